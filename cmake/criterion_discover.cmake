@@ -16,8 +16,10 @@ foreach(line IN LISTS lines)
   elseif(line MATCHES "^[^a-zA-Z0-9_]+ ([A-Za-z0-9_]+)$")
     set(name "${CMAKE_MATCH_1}")
     string(APPEND content
-      "add_test([=[${PREFIX}/${suite}/${name}]=] [=[${BIN}]=] --filter=[=[${suite}/${name}]=] --jobs=1)\n"
-      "set_tests_properties([=[${PREFIX}/${suite}/${name}]=] PROPERTIES TIMEOUT ${TIMEOUT}")
+      "add_test([=[${PREFIX}/${suite}/${name}]=] [=[${BIN}]=] [=[--filter=${suite}/${name}]=] --jobs=1 --verbose)\n"
+      "set_tests_properties([=[${PREFIX}/${suite}/${name}]=] PROPERTIES TIMEOUT ${TIMEOUT}"
+      " SKIP_REGULAR_EXPRESSION [=[\\[SKIP\\] ${suite}::${name}: ]=]"
+      " FAIL_REGULAR_EXPRESSION [=[Synthesis: Tested: 0 \\| Passing: 0 \\| Failing: 0 \\| Crashing: 0]=]")
     if(ENV)
       string(APPEND content " ENVIRONMENT [=[${ENV}]=]")
     endif()
