@@ -42,9 +42,9 @@ enum dp_fault_counter {
 	DP_FAULT_DUP,
 	DP_FAULT_REORDER,
 	DP_FAULT_DELAY,
-	DP_FAULT_HOLD_FULL,   /* a hold was wanted but the queue was full: passed as is */
+	DP_FAULT_HOLD_FULL,   /* a hold was wanted but the queue was full: passed as is; or
+			       * out[] and the queue were both full: freed */
 	DP_FAULT_NOMBUF,      /* a copy was needed (dup/corrupt) but the pool was empty */
-	DP_FAULT_TX_FULL,     /* dp_fault_port_tx(): device and pending queue full, freed */
 	DP_FAULT_COUNTER_MAX,
 };
 
@@ -74,8 +74,8 @@ struct dp_fault_dir {
 	bool is_tx;               /* TX: finalise offloaded checksums before corrupting */
 	struct rte_mempool *pool; /* for copies (dup, corrupt of shared data) */
 	uint64_t rng;
-	/* probabilities scaled to 2^32 so each decision is one compare */
-	uint32_t p_drop, p_corrupt, p_dup, p_reorder, p_delay;
+	/* probabilities scaled to 2^32 (2^32 = always) so each decision is one compare */
+	uint64_t p_drop, p_corrupt, p_dup, p_reorder, p_delay;
 	uint64_t out_seq;         /* packets passed so far, for reorder_gap */
 	struct dp_fault_held *held; /* ring of conf.hold_max entries in arrival order */
 	uint32_t n_held;
@@ -132,8 +132,8 @@ void dp_fault_port_fini(struct dp_fault_port *fp);
 uint16_t dp_fault_port_rx(struct dp_fault_port *fp, struct rte_mbuf **pkts, uint16_t n,
 			  uint64_t now_us);
 /* TX faults then rte_eth_tx_burst(). Takes ownership of all n packets (n at most 32) and
- * returns n: packets the device refuses are queued and retried on the next call (also with
- * n = 0), or freed and counted as DP_FAULT_TX_FULL only if that queue overflows. */
+ * returns n: packets the device refuses wait in tx_pending (or the hold queue) and are
+ * retried on the next call, also with n = 0. */
 uint16_t dp_fault_port_tx(struct dp_fault_port *fp, struct rte_mbuf **pkts, uint16_t n,
 			  uint64_t now_us);
 

@@ -71,7 +71,7 @@ struct dp_pool_conf {
 	uint32_t n_mbufs;      /* 0: computed by dp_pool_size() from the port conf */
 	uint32_t cache;        /* per-lcore cache; 0: default 256 (clamped for small pools) */
 	uint16_t frame_max;    /* 0: DP_FRAME_MAX_DEFAULT */
-	int socket_id;         /* SOCKET_ID_ANY allowed */
+	int socket_id;         /* 0 or SOCKET_ID_ANY: any socket */
 };
 
 struct dp_port_conf {

@@ -1,0 +1,42 @@
+/* EAL start-up without hugepages. */
+#include "dp_eal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#define ARGS_MAX 32
+
+int dp_eal_init_nohuge(const struct dp_eal_opts *o, char *err, size_t errlen)
+{
+	static char buf[ARGS_MAX][160];
+	char *argv[ARGS_MAX + 1];
+	int argc = 0;
+	if (o->n_vdevs > ARGS_MAX - 12) {
+		snprintf(err, errlen, "eal: too many vdevs (%u)", o->n_vdevs);
+		return -1;
+	}
+#define ARG(...) (snprintf(buf[argc], sizeof(buf[argc]), __VA_ARGS__), argv[argc] = buf[argc], argc++)
+	ARG("fixmux");
+	ARG("--no-huge");
+	ARG("--in-memory");
+	ARG("--no-pci");
+	ARG("--file-prefix=%s_%ld", o->prefix ? o->prefix : "fixmux", (long)getpid());
+	ARG("-l");
+	ARG("%s", o->lcores ? o->lcores : "0");
+	ARG("-m");
+	ARG("%u", o->mem_mb ? o->mem_mb : 256);
+	ARG("--log-level=%s", o->log_level ? o->log_level : "*:warning");
+	for (unsigned i = 0; i < o->n_vdevs; i++)
+		ARG("--vdev=%s", o->vdevs[i]);
+#undef ARG
+	argv[argc] = NULL;
+	if (rte_eal_init(argc, argv) < 0) {
+		snprintf(err, errlen, "rte_eal_init: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* dp_eal: EAL start-up helpers for tests, tools and benchmarks that must run without
+ * hugepages or PCI devices (this box, CI). */
+#ifndef DP_EAL_H
+#define DP_EAL_H
+
+#include <stddef.h>
+
+struct dp_eal_opts {
+	const char *prefix;        /* file prefix; the pid is appended so runs never collide */
+	const char *lcores;        /* -l value; NULL means "0" */
+	const char *const *vdevs;  /* --vdev values, e.g. "net_tap0,iface=dtap0" */
+	unsigned n_vdevs;
+	unsigned mem_mb;           /* -m; 0 means 256 */
+	const char *log_level;     /* --log-level; NULL means "*:warning" */
+};
+
+/* rte_eal_init() with --no-huge --in-memory --no-pci --file-prefix=<prefix>_<pid> -l <lcores>
+ * -m <mem_mb> and the vdevs. Once per process. 0 / -1 with err filled. */
+int dp_eal_init_nohuge(const struct dp_eal_opts *o, char *err, size_t errlen);
+
+#endif /* DP_EAL_H */
