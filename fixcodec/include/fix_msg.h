@@ -70,6 +70,11 @@ struct fix_framer {
 	 * its total length is remembered so more bytes do not rescan it. Reset by fix_frame()
 	 * after a complete or garbled result. */
 	uint32_t want;       /* total length of the message being assembled, 0 if unknown */
+	/* Added by the codec: where BeginString+BodyLength end (35= must start there), and how
+	 * far a search for a misplaced trailer has got (so bytes trickling in after a wrong
+	 * BodyLength are not rescanned from the start). Both reset with want. */
+	uint32_t hdr_len;
+	uint32_t scan;
 };
 
 void fix_framer_init(struct fix_framer *f, uint32_t max_msg);
@@ -79,7 +84,14 @@ void fix_framer_init(struct fix_framer *f, uint32_t max_msg);
  *  0   : need more bytes (call again with the same start and a longer len).
  *  < 0 : garbled. -(return) is the number of bytes to discard: up to the next "8=FIX" after buf,
  *        or all of len if there is none (keeping a trailing partial "8=FI" prefix).
- *        *err (if not NULL) says why (FIX_E_BAD_BEGIN, FIX_E_BAD_BODY_LENGTH, ...). */
+ *        *err (if not NULL) says why (FIX_E_BAD_BEGIN, FIX_E_BAD_BODY_LENGTH, ...).
+ *        Exception, as QuickFIX does it (acceptance scenario 2m): when BeginString and
+ *        BodyLength were readable but the trailer is not where BodyLength says (or is
+ *        malformed, or the checksum or MsgType position is wrong), the message's extent is
+ *        taken to end at the first "<SOH>10=...<SOH>" at or after the declared end, and that
+ *        whole extent is discarded; so a too-long BodyLength swallows the message after it.
+ *        Until that trailer has arrived the result is 0 (need more), bounded by max_msg.
+ * Never reads outside buf[0..len). No allocation, no system call. */
 long fix_frame(struct fix_framer *f, const char *buf, size_t len, int *err);
 
 /* ---------------------------------------------------------------------------------------------

@@ -1,0 +1,94 @@
+/* fixcodec internals shared by the framer, parser, encoder and rewrite. Not part of the API. */
+#ifndef FIX_CODEC_PVT_H
+#define FIX_CODEC_PVT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "fix_msg.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* Tag classes, looked up once per field by the parser. Tags below FIX_TC_SMALL use a table;
+ * the few larger special tags (1128, 1129, 1156 and the FIX 5.0 data lengths) a function. */
+#define FIX_TC_HDR 1u  /* standard header tag of some supported version */
+#define FIX_TC_LEN 2u  /* Length tag of a data field (95 for 96, ...) */
+#define FIX_TC_TRL 4u  /* standard trailer tag (93, 89, 10) */
+#define FIX_TC_SMALL 1024u
+
+extern const uint8_t fix_tag_class_small[FIX_TC_SMALL];
+uint8_t fix_tag_class_big(uint32_t tag);
+
+static inline uint8_t fix_tag_class(uint32_t tag)
+{
+	return tag < FIX_TC_SMALL ? fix_tag_class_small[tag] : fix_tag_class_big(tag);
+}
+
+/* Largest tag number accepted: tags are FIX "int" values, and keeping them below 2^31 lets
+ * fix_msg.err_tag carry a negative tag as its two's complement without ambiguity. */
+#define FIX_MAX_TAG 2147483647u
+
+/* Byte sum of [p, p+len). SSE2's PSADBW adds 16 bytes per instruction; everything else is
+ * a scalar tail, so it never reads past p+len (the guard-page tests rely on that). */
+static inline uint32_t fix_sum_inline(const char *p, size_t len)
+{
+	uint32_t s = 0;
+	size_t i = 0;
+#ifdef __SSE2__
+	if (len >= 16) {
+		const __m128i zero = _mm_setzero_si128();
+		__m128i acc = zero;
+		for (; i + 16 <= len; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+		}
+		s = (uint32_t)_mm_cvtsi128_si32(acc) +
+		    (uint32_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(acc, acc));
+	}
+#endif
+	for (; i < len; i++)
+		s += (unsigned char)p[i];
+	return s;
+}
+
+/* Unsigned decimal digits only: FIX_OK, FIX_E_FORMAT (empty or a non-digit, which wins over
+ * overflow) or FIX_E_RANGE (more than 2^64-1). */
+static inline int fix_parse_u64(const char *v, size_t len, uint64_t *out)
+{
+	uint64_t n = 0;
+	int over = 0;
+	if (len == 0)
+		return FIX_E_FORMAT;
+	for (size_t i = 0; i < len; i++) {
+		unsigned c = (unsigned char)v[i] - '0';
+		if (c > 9)
+			return FIX_E_FORMAT;
+		if (n > 1844674407370955161ull || (n == 1844674407370955161ull && c > 5))
+			over = 1;
+		n = n * 10 + c;
+	}
+	if (over)
+		return FIX_E_RANGE;
+	*out = n;
+	return FIX_OK;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t fix_days_from_civil(int y, unsigned m, unsigned d);
+
+/* Writes the decimal digits of v at out, returns how many (1..20). */
+size_t fix_u64_to_str(uint64_t v, char *out);
+/* Number of decimal digits of v. */
+static inline unsigned fix_u64_digits(uint64_t v)
+{
+	unsigned n = 1;
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+#endif
