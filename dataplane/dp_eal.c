@@ -22,13 +22,19 @@ int dp_eal_init_nohuge(const struct dp_eal_opts *o, char *err, size_t errlen)
 #define ARG(...) (snprintf(buf[argc], sizeof(buf[argc]), __VA_ARGS__), argv[argc] = buf[argc], argc++)
 	ARG("fixmux");
 	ARG("--no-huge");
-	ARG("--in-memory");
+	/* DPDK 22.11 treats --no-huge as legacy memory mode and refuses it together with
+	 * --in-memory; --no-shconf gives what we wanted from it: no runtime files shared
+	 * between processes. */
+	ARG("--no-shconf");
 	ARG("--no-pci");
+	ARG("--no-telemetry");
 	ARG("--file-prefix=%s_%ld", o->prefix ? o->prefix : "fixmux", (long)getpid());
 	ARG("-l");
 	ARG("%s", o->lcores ? o->lcores : "0");
-	ARG("-m");
-	ARG("%u", o->mem_mb ? o->mem_mb : 256);
+	/* Without hugepages the EAL reserves its default 64 MB unless told otherwise; "-m"
+	 * would turn on legacy memory mode, which --in-memory refuses, so --socket-mem it is. */
+	if (o->mem_mb)
+		ARG("--socket-mem=%u", o->mem_mb);
 	ARG("--log-level=%s", o->log_level ? o->log_level : "*:warning");
 	for (unsigned i = 0; i < o->n_vdevs; i++)
 		ARG("--vdev=%s", o->vdevs[i]);

@@ -122,8 +122,9 @@ int dp_port_open(struct dp_port *p, const struct dp_port_conf *c, char *err, siz
 void dp_port_close(struct dp_port *p);
 
 /* Creates two net_ring ports wired back to back (A's TX is B's RX and vice versa), for two
- * stack instances in one process. Ring size is a power of two. The ports still have to be
- * opened with dp_port_open() (dev = name_a / name_b). 0 on success, -1 with err filled. */
+ * stack instances in one process. Ring size is a power of two. The net_ring driver names
+ * the ethdevs "net_ring_<name_a>" and "net_ring_<name_b>": open them with dp_port_open()
+ * under those names. 0 on success, -1 with err filled. */
 int dp_port_ring_pair(const char *name_a, const char *name_b, unsigned ring_size,
 		      uint16_t *port_a, uint16_t *port_b, char *err, size_t errlen);
 

@@ -1,5 +1,5 @@
 /* Shared by the dataplane tests that need the DPDK EAL: one rte_eal_init() per process,
- * without hugepages or PCI (--no-huge --in-memory --no-pci, a unique --file-prefix), so the
+ * without hugepages or PCI (--no-huge --no-shconf --no-pci, a unique --file-prefix), so the
  * tests run anywhere. Each ctest test is one Criterion test in its own process, and
  * Criterion forks every test, so calling this from a test (or its .init) is safe. */
 #ifndef DP_TEST_EAL_H
