@@ -1,0 +1,133 @@
+/* dp_ip.c - IPv4 input and output (RFC 791, 1122) and ICMP echo replies (RFC 792).
+ * The stack is an end host: no forwarding, no options sent, fragments dropped and counted. */
+#include <rte_icmp.h>
+
+#include "dp_stack_priv.h"
+
+uint16_t dp_l4_cksum(const struct rte_ipv4_hdr *ip, const struct rte_mbuf *m, uint32_t l4_off,
+		     uint32_t l4_len)
+{
+	/* Pseudo header (RFC 9293 §3.1) then the segment; the segment may span mbufs. */
+	struct {
+		uint32_t src, dst;
+		uint8_t zero, proto;
+		uint16_t len;
+	} __attribute__((packed)) ph = {ip->src_addr, ip->dst_addr, 0, ip->next_proto_id,
+					 rte_cpu_to_be_16((uint16_t)l4_len)};
+	uint32_t sum = rte_raw_cksum(&ph, sizeof(ph));
+	uint16_t seg = 0;
+	if (rte_raw_cksum_mbuf(m, l4_off, l4_len, &seg) != 0)
+		return 0xffff; /* cannot happen for lengths we checked; fails verification */
+	sum += seg;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void icmp_input(struct dp_stack *st, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+		       uint32_t l4_off, uint32_t l4_len)
+{
+	/* Replies are built in place with a 20-byte IP header: requests with IP options are not
+	 * answered (rare, and never needed by the FIX paths). */
+	if (l4_off != DP_ETH_HLEN + DP_IP_HLEN) {
+		dp_ctr_inc(st, DP_CTR_DROP_ICMP);
+		goto drop;
+	}
+	if (l4_len < sizeof(struct rte_icmp_hdr) || rte_pktmbuf_data_len(m) < l4_off + 8) {
+		dp_ctr_inc(st, DP_CTR_DROP_TRUNCATED);
+		goto drop;
+	}
+	struct rte_icmp_hdr *ic = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *, l4_off);
+	uint16_t sum = 0;
+	if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || ic->icmp_code != 0 ||
+	    rte_raw_cksum_mbuf(m, l4_off, l4_len, &sum) != 0 || sum != 0xffff) {
+		dp_ctr_inc(st, DP_CTR_DROP_ICMP);
+		goto drop;
+	}
+	/* Answer in place: the request becomes the reply, no copy. */
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	ic->icmp_cksum = 0;
+	rte_raw_cksum_mbuf(m, l4_off, l4_len, &sum);
+	ic->icmp_cksum = (uint16_t)~sum;
+	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
+	dp_ctr_inc(st, DP_CTR_ICMP_ECHO_REPLIES);
+	dp_ip_output(st, m, src, IPPROTO_ICMP);
+	return;
+drop:
+	rte_pktmbuf_free(m);
+}
+
+void dp_ip_input(struct dp_stack *st, struct rte_mbuf *m)
+{
+	if (rte_pktmbuf_data_len(m) < DP_ETH_HLEN + DP_IP_HLEN) {
+		dp_ctr_inc(st, DP_CTR_DROP_TRUNCATED);
+		goto drop;
+	}
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, DP_ETH_HLEN);
+	uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+	if ((ip->version_ihl >> 4) != 4 || ihl < DP_IP_HLEN || tot < ihl ||
+	    DP_ETH_HLEN + tot > rte_pktmbuf_pkt_len(m) ||
+	    rte_pktmbuf_data_len(m) < DP_ETH_HLEN + ihl) {
+		dp_ctr_inc(st, DP_CTR_DROP_IP_BAD_HDR);
+		goto drop;
+	}
+	if (!(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_GOOD)) {
+		if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+		    rte_raw_cksum(ip, ihl) != 0xffff) {
+			dp_ctr_inc(st, DP_CTR_DROP_IP_CSUM);
+			goto drop;
+		}
+	}
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	if (dst != st->cfg.ip) {
+		dp_ctr_inc(st, DP_CTR_DROP_IP_NOT_FOR_US);
+		goto drop;
+	}
+	/* MF set or a non-zero offset: a fragment. Reassembly is not offered (FIX peers set DF
+	 * and MSS keeps segments under the MTU). */
+	if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+		dp_ctr_inc(st, DP_CTR_DROP_IP_FRAGMENT);
+		goto drop;
+	}
+	/* Trim Ethernet padding so the L4 length is the datagram's. */
+	uint32_t extra = rte_pktmbuf_pkt_len(m) - (DP_ETH_HLEN + tot);
+	if (extra && rte_pktmbuf_trim(m, (uint16_t)extra) != 0) {
+		dp_ctr_inc(st, DP_CTR_DROP_IP_BAD_HDR); /* padding spread over segments */
+		goto drop;
+	}
+	uint32_t l4_off = DP_ETH_HLEN + ihl;
+	switch (ip->next_proto_id) {
+	case IPPROTO_TCP:
+		tcp_input(st, m, ip, l4_off);
+		return;
+	case IPPROTO_ICMP:
+		icmp_input(st, m, ip, l4_off, tot - ihl);
+		return;
+	default:
+		dp_ctr_inc(st, DP_CTR_DROP_IP_PROTO);
+	}
+drop:
+	rte_pktmbuf_free(m);
+}
+
+void dp_ip_output(struct dp_stack *st, struct rte_mbuf *m, uint32_t dst_ip, uint8_t proto)
+{
+	/* m starts with Ethernet + a 20-byte IPv4 header space; the L4 part follows. */
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, DP_ETH_HLEN);
+	uint32_t tot = rte_pktmbuf_pkt_len(m) - DP_ETH_HLEN;
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)tot);
+	ip->packet_id = 0;
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = st->cfg.ip_ttl;
+	ip->next_proto_id = proto;
+	ip->src_addr = rte_cpu_to_be_32(st->cfg.ip);
+	ip->dst_addr = rte_cpu_to_be_32(dst_ip);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	m->l2_len = DP_ETH_HLEN;
+	m->l3_len = DP_IP_HLEN;
+	dp_arp_resolve_and_send(st, m, dst_ip);
+}
