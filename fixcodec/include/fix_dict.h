@@ -34,17 +34,32 @@ enum fix_reject_reason {
 	FIX_RJ_OTHER = 99,
 };
 
-/* The outcome of a validation: ok, or the Reject(3) fields to send. */
+/* The outcome of a validation: ok, or the Reject(3) fields to send.
+ *
+ * Building the Reject as the QuickFIX acceptance scenarios expect it:
+ *   45 = MsgSeqNum of the message, 372 = its MsgType,
+ *   58 = text, 371 = ref_tag when has_ref_tag, 373 = reason when send_reason.
+ * send_reason is false where the version's SessionRejectReason(373) has no such value: FIX.4.2
+ * stops at 11, so its Rejects for a repeated tag (13), a tag out of order (14) or a wrong
+ * NumInGroup (16) carry 58 and 371 only.
+ * ref_tag is a tag number as parsed; when it comes from fix_verdict_from_parse() for a negative
+ * tag ("-1=HI") it holds the two's complement, so print it as (int32_t)ref_tag.
+ *
+ * unsupported_msgtype: only fix_validate_app() sets it, for a message that is valid for the
+ * dictionary but whose application MsgType the caller does not handle (scenario 2r, the same
+ * in FIX.4.2, 4.4 and FIXT.1.1): the answer is a BusinessMessageReject(j) with
+ * 380 = business_reason (3, Unsupported Message Type), 58 = text, 372, 45; no Reject(3).
+ * A MsgType the dictionary does not know at all ("35=*", scenario 2q) is a session Reject with
+ * reason 11 "Invalid MsgType" and no 371. */
 struct fix_verdict {
 	bool ok;
 	int reason;              /* SessionRejectReason (373), when !ok */
 	uint32_t ref_tag;        /* RefTagID (371), 0 when none applies */
 	bool has_ref_tag;
 	const char *text;        /* Text (58) as the QuickFIX acceptance scenarios expect it */
-	/* Set for an unknown MsgType of an application message: FIX says a
-	 * BusinessMessageReject(j) with 380=3 is due instead of a session Reject where the
-	 * version has it; the session layer decides. */
-	bool unsupported_msgtype;
+	bool unsupported_msgtype; /* see above: a BusinessMessageReject is due instead */
+	bool send_reason;        /* 373 exists with this value in the version */
+	int business_reason;     /* BusinessRejectReason (380) when unsupported_msgtype */
 };
 
 /* Validates a parsed message against dictionary d: header/body/trailer order, required tags,
@@ -52,11 +67,42 @@ struct fix_verdict {
  * repeated tags (group-aware), repeating-group counts, MsgType. Never allocates. */
 void fix_validate(const struct fix_dict *d, const struct fix_msg *m, struct fix_verdict *v);
 
+/* As fix_validate, then, for a valid application message whose MsgType is not in app (the
+ * application message types the caller handles; NULL: all), a verdict with
+ * unsupported_msgtype set. Admin messages (0 1 2 3 4 5 A, and FIXT's n) are never refused. */
+struct fix_msgtype_set {
+	uint64_t bits[4];  /* one bit per message of the dictionary it was built for */
+};
+void fix_msgtype_set_clear(struct fix_msgtype_set *s);
+/* Adds a MsgType; -1 if d does not define it. */
+int fix_msgtype_set_add(const struct fix_dict *d, struct fix_msgtype_set *s, const char *msg_type);
+void fix_validate_app(const struct fix_dict *d, const struct fix_msg *m,
+		      const struct fix_msgtype_set *app, struct fix_verdict *v);
+
+/* The verdict for a message fix_parse() refused, when a session Reject is the answer rather
+ * than ignoring the message as garbled: FIX_E_BAD_TAG (tag 0, negative, not a number:
+ * reason 0 "Invalid tag number", 371 = m->err_tag) and FIX_E_NO_VALUE (reason 4 "Tag specified
+ * without a value"). Returns false (v->ok stays true) for every other error: those are
+ * garbled messages, which FIX says to ignore. d may be NULL (then send_reason is computed as
+ * for FIX.4.4). */
+bool fix_verdict_from_parse(const struct fix_dict *d, const struct fix_msg *m, int err,
+			    struct fix_verdict *v);
+
+/* Standard text of a SessionRejectReason, as QuickFIX writes it in 58 ("Invalid tag number",
+ * "SendingTime accuracy problem", ...); NULL for a reason without one. */
+const char *fix_reject_text(int reason);
+/* true when SessionRejectReason(373) = reason may be sent in d's version. */
+bool fix_dict_reason_allowed(const struct fix_dict *d, int reason);
+
 /* Dictionary queries the session layer and the router need. */
 bool fix_dict_has_msgtype(const struct fix_dict *d, const char *msg_type);
 bool fix_dict_is_admin_msgtype(const char *msg_type); /* 0 1 2 3 4 5 A */
 /* Field type name ("INT", "STRING", ...) of tag in d, NULL if undefined. */
 const char *fix_dict_field_type(const struct fix_dict *d, uint32_t tag);
 const char *fix_dict_field_name(const struct fix_dict *d, uint32_t tag);
+/* Name of the message ("NewOrderSingle"), NULL if d does not define msg_type. */
+const char *fix_dict_msg_name(const struct fix_dict *d, const char *msg_type);
+/* The version a dictionary is for, and its BeginString. */
+enum fix_version fix_dict_version(const struct fix_dict *d);
 
 #endif
