@@ -188,19 +188,25 @@ void bench_print_meta(const struct bench_opts *o, const char *bench)
 	struct utsname u;
 	time_t now = time(NULL);
 
+	double load[3] = { -1, -1, -1 };
+
 	cpu_model(cpu, sizeof(cpu));
 	uname(&u);
+	/* Other processes' load is the main noise source on a shared box: print it with the
+	 * figures so a reader can judge them. */
+	if (getloadavg(load, 3) < 1)
+		load[0] = -1;
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	if (o->json) {
 		printf("{\"bench\":\"%s\",\"meta\":true,\"cpu\":\"%s\",\"cpus\":%ld,"
 		       "\"kernel\":\"%s\",\"date\":\"%s\",\"clock\":\"%s\","
-		       "\"ticks_per_ns\":%.4f}\n",
+		       "\"ticks_per_ns\":%.4f,\"loadavg_1min\":%.2f}\n",
 		       bench, cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, date,
-		       bench_clock_name(), ticks_per_ns);
+		       bench_clock_name(), ticks_per_ns, load[0]);
 	} else {
-		printf("%s: %s, %ld CPUs, Linux %s, %s, clock %s (%.3f GHz)\n", bench, cpu,
-		       sysconf(_SC_NPROCESSORS_ONLN), u.release, date, bench_clock_name(),
-		       ticks_per_ns);
+		printf("%s: %s, %ld CPUs, Linux %s, %s, clock %s (%.3f GHz), load average "
+		       "%.2f\n", bench, cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, date,
+		       bench_clock_name(), ticks_per_ns, load[0]);
 	}
 	fflush(stdout);
 }
