@@ -218,6 +218,8 @@ void tcp_send_ack(struct dp_stack *st, struct dp_conn *c)
 void tcp_send_syn(struct dp_stack *st, struct dp_conn *c)
 {
 	uint8_t fl = c->state == DP_TCP_SYN_SENT ? TCP_FL_SYN : (TCP_FL_SYN | TCP_FL_ACK);
+	if (c->nrtx == 0)
+		c->rtt_start_us = st->now_us; /* the handshake gives the first RTT sample */
 	xmit(st, c, c->iss, 0, fl);
 	c->snd_nxt = c->iss + 1;
 	if (TCP_SEQ_GT(c->snd_nxt, c->snd_max))
