@@ -415,7 +415,7 @@ int fix_filter_scan(const struct fix_filter *f, struct fix_filter_scratch *s,
 
 	r->deny = -1;
 	r->n_alerts = 0;
-	if (!f->db)
+	if (!f || !f->db) /* a scope without filters, or an empty rule set */
 		return FIX_OK;
 	if (!s->hs || f->n > s->cap)
 		return -1;

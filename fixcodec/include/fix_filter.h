@@ -69,7 +69,8 @@ struct fix_filter_result {
 	uint32_t alerts[FIX_FILTER_MAX_ALERTS];
 };
 
-/* Scans every field of m (header, body and trailer) against f. No allocation, no locks.
+/* Scans every field of m (header, body and trailer) against f; f may be NULL (no filter: no
+ * verdict), s may then be NULL too. No allocation, no locks.
  * Returns FIX_OK, or -1 when s does not fit f or Hyperscan fails (r then says nothing). */
 int fix_filter_scan(const struct fix_filter *f, struct fix_filter_scratch *s,
 		    const struct fix_msg *m, struct fix_filter_result *r);

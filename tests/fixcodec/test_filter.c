@@ -215,6 +215,35 @@ Test(filter, a_rule_only_fires_on_its_own_tag)
 	fix_filter_free(f);
 }
 
+Test(filter, large_user_defined_tags_are_scoped_too)
+{
+	struct fix_filter_rule rules[] = {
+		{ "custom", 20001, "^X", FIX_FILTER_DENY },
+		{ "custom2", 70000, "Y$", FIX_FILTER_ALERT },
+	};
+	struct fix_filter *f = build_ok(rules, 2);
+	struct fix_filter_result r;
+
+	scan(f, "35=D|20002=X|69999=Y|70001=Y|10=0", &r);
+	cr_assert_eq(r.deny, -1);
+	cr_assert_eq(r.n_alerts, 0);
+	scan(f, "35=D|20001=XA|70000=AY|10=0", &r);
+	cr_assert_eq(r.deny, 0);
+	cr_assert_eq(r.n_alerts, 1);
+	fix_filter_free(f);
+}
+
+Test(filter, no_filter_means_no_verdict)
+{
+	struct test_msg t;
+	struct fix_filter_result r;
+
+	mk(&t, nos);
+	cr_assert_eq(fix_filter_scan(NULL, NULL, &t.m, &r), FIX_OK);
+	cr_assert_eq(r.deny, -1);
+	cr_assert_eq(r.n_alerts, 0);
+}
+
 Test(filter, anchors_mean_the_value_boundaries)
 {
 	struct fix_filter_rule rules[] = {
