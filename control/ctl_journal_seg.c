@@ -155,14 +155,16 @@ static int footer_check(const uint8_t *map, uint64_t size, uint64_t segno,
 /* Walks the chain of a mapped segment from its header on. Fills row (count, first and last
  * key), and the sparse index when idx is given. For OUT, keys must increase strictly, also
  * across segments (*prev). Returns the offset where the chain ended; *bad says whether it
- * ended on a bad record rather than cleanly. */
+ * ended on a bad record rather than cleanly, *index_at where the INDEX record is (0: none). */
 static uint64_t scan(struct ctl_jstream *s, const uint8_t *map, uint64_t size,
-		     struct ctl_jseg_ent *row, uint64_t *prev, int with_index, int *bad)
+		     struct ctl_jseg_ent *row, uint64_t *prev, int with_index, int *bad,
+		     uint64_t *index_at)
 {
 	uint64_t bound = size - sizeof(struct ctl_jseg_footer);
 	uint64_t off = sizeof(struct ctl_jseg_hdr);
 	uint64_t next_granule = 0;
 	*bad = 0;
+	*index_at = 0;
 	for (;;) {
 		const struct ctl_jrec_hdr *h;
 		int r = rec_check(s, map, off, bound, row->segno, &h);
@@ -173,6 +175,7 @@ static uint64_t scan(struct ctl_jstream *s, const uint8_t *map, uint64_t size,
 			break;
 		}
 		if (h->type == CTL_JREC_INDEX) { /* a sealed segment's last record */
+			*index_at = off;
 			off = rec_next(off, h);
 			break;
 		}
@@ -448,17 +451,30 @@ static int read_header(struct ctl_jstream *s, const char *name, uint64_t segno,
 		return -2;
 	struct stat stb;
 	ssize_t r = fstat(fd, &stb) ? -1 : pread(fd, h, sizeof(*h), 0);
-	close(fd);
-	if (r < 0)
+	if (r < 0) {
+		close(fd);
 		return -2;
+	}
 	static const struct ctl_jseg_hdr zero;
-	if (r < (ssize_t)sizeof(*h) || memcmp(h, &zero, sizeof(*h)) == 0)
+	if (r < (ssize_t)sizeof(*h) || memcmp(h, &zero, sizeof(*h)) == 0) {
+		close(fd);
 		return 1;
+	}
 	*size = (uint64_t)stb.st_size;
 	if (h->magic != CTL_J_MAGIC_SEG || h->version != CTL_J_VERSION || h->kind != s->kind ||
 	    h->segno != segno || ctl_crc32c(0, h, offsetof(struct ctl_jseg_hdr, crc)) != h->crc ||
-	    h->size != *size || *size < CTL_J_MIN_SEGMENT || *size % CTL_J_PAGE)
+	    h->size != *size || *size < CTL_J_MIN_SEGMENT || *size % CTL_J_PAGE) {
+		/* Records are written only after the header is complete: a bad header with no
+		 * record after it is a creation cut short, not damage. */
+		struct ctl_jrec_hdr first;
+		static const struct ctl_jrec_hdr no_rec;
+		r = pread(fd, &first, sizeof(first), sizeof(*h));
+		close(fd);
+		if (r < (ssize_t)sizeof(first) || memcmp(&first, &no_rec, sizeof(first)) == 0)
+			return 1;
 		return -1;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -490,10 +506,14 @@ static int recover_last(struct ctl_jstream *s, const char *name, uint64_t size, 
 		return -1;
 	struct ctl_jseg_ent *row = ctl_js_row(s, s->tab_n - 1);
 	int bad;
+	uint64_t index_at;
 	s->idx_n = 0;
-	uint64_t end = scan(s, map, size, row, prev, 1, &bad);
+	uint64_t end = scan(s, map, size, row, prev, 1, &bad, &index_at);
 	const struct ctl_jseg_footer *f;
-	int sealed = !bad && footer_check(map, size, row->segno, &f) == 0 && f->end_off == end;
+	int sealed = !bad && footer_check(map, size, row->segno, &f) == 0 && f->end_off == end &&
+		     f->index_off == index_at && (index_at != 0) == (s->kind == CTL_JSEG_OUT);
+	if (!sealed && index_at)
+		end = index_at; /* a seal that did not finish: undone, and redone when full */
 	uint64_t tail_end = sealed ? size - sizeof(struct ctl_jseg_footer) : size;
 	if (zero_tail(map, end, tail_end) || bad)
 		s->j->st.torn_tail_cuts++;
@@ -532,7 +552,8 @@ static int recover_sealed(struct ctl_jstream *s, const char *name, uint64_t size
 			*prev = f->last_key;
 	} else {
 		int bad;
-		scan(s, map, size, row, prev, 0, &bad);
+		uint64_t index_at;
+		scan(s, map, size, row, prev, 0, &bad, &index_at);
 		if (bad)
 			s->j->st.corrupt_records++;
 	}

@@ -1,0 +1,274 @@
+/* bench: the journal (control/ctl_journal.c).
+ *
+ *   append-<policy>   ctl_journal_append_out of 200-300 byte FIX messages under each fsync
+ *                     policy, each append timed on its own (fenced TSC), so the median and p99
+ *                     include segment rotations and syncs where they fall;
+ *   append+seq-none   the per-message work of a session: the append plus set_next_in;
+ *   resend-100k       servicing a ResendRequest for 100 000 messages: for_each_out over the
+ *                     range, with a callback that reads every byte of every message.
+ *
+ * Checks its own results (counts, byte sums, recovery of what it wrote) and fails loudly.
+ * The journal lives in --dir (default $TMPDIR or /tmp): the file system there decides the
+ * cost of BATCH and ALWAYS, so the output names it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+#include "ctl_journal.h"
+
+#define NMSG 64
+static char msgs[NMSG][320];
+static size_t msg_len[NMSG];
+
+static void make_messages(void)
+{
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < NMSG; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t len = 200 + x % 101;
+		int n = snprintf(msgs[i], sizeof(msgs[i]),
+				 "8=FIX.4.4\0019=%03zu\00135=D\00149=FIXMUX\00156=LMAX\00134=%d\001"
+				 "52=20261126-12:00:00.000\00111=ORD%08d\00155=EUR/USD\00154=1\001",
+				 len - 20, i + 1, i);
+		for (size_t k = (size_t)n; k < len; k++)
+			msgs[i][k] = (char)('a' + (x >> (k % 50)) % 26);
+		msg_len[i] = len;
+	}
+}
+
+static int rm_one(const char *p, const struct stat *sb, int f, struct FTW *w)
+{
+	(void)sb;
+	(void)f;
+	(void)w;
+	return remove(p);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *policy_name[] = { "none", "batch", "always" };
+
+static struct ctl_journal *open_fresh(const char *dir, enum ctl_journal_fsync p)
+{
+	char err[512];
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	struct ctl_journal_config c;
+	ctl_journal_config_default(&c);
+	c.fsync = p;
+	struct ctl_journal *j = ctl_journal_open(dir, &c, err, sizeof(err));
+	if (!j)
+		bench_fail("%s", err);
+	return j;
+}
+
+/* Per-operation ticks -> median, p99, mean in ns; msgs/s from the wall time. */
+static void summarise(uint64_t *t, uint32_t n, double wall_ms, struct bench_stats *st)
+{
+	double tpn = bench_ticks_per_ns();
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < n; i++)
+		sum += t[i];
+	qsort(t, n, sizeof(*t), cmp_u64);
+	st->median_ns = t[n / 2] / tpn;
+	st->p99_ns = t[(uint64_t)n * 99 / 100] / tpn;
+	st->mean_ns = (double)sum / n / tpn;
+	st->min_ns = t[0] / tpn;
+	st->msgs_per_s = n / (wall_ms / 1e3);
+	st->samples = n;
+	st->batch = 1;
+}
+
+static void bench_append(const struct bench_opts *o, const char *dir, enum ctl_journal_fsync p,
+			 uint32_t max_n, double budget_ms, int with_seq, uint64_t *ticks)
+{
+	struct ctl_journal *j = open_fresh(dir, p);
+	uint32_t n = 0;
+	double t0 = now_ms();
+	for (; n < max_n; n++) {
+		if ((n & 63) == 0 && now_ms() - t0 > budget_ms)
+			break;
+		uint64_t a = bench_ticks();
+		int rc = ctl_journal_append_out(j, n + 1, msgs[n % NMSG], msg_len[n % NMSG]);
+		if (with_seq)
+			rc |= ctl_journal_set_next_in(j, n + 2);
+		uint64_t b = bench_ticks();
+		if (rc)
+			bench_fail("append %u: %s", n + 1, ctl_journal_error(j));
+		ticks[n] = b - a;
+	}
+	double wall = now_ms() - t0;
+	if (ctl_journal_flush(j))
+		bench_fail("flush: %s", ctl_journal_error(j));
+	struct ctl_journal_stats js;
+	ctl_journal_stats(j, &js);
+	ctl_journal_close(j);
+	/* what was appended must be what a recovery finds */
+	char err[512];
+	struct ctl_journal_config c;
+	ctl_journal_config_default(&c);
+	c.fsync = p;
+	j = ctl_journal_open(dir, &c, err, sizeof(err));
+	if (!j)
+		bench_fail("reopen: %s", err);
+	uint64_t in, out;
+	ctl_journal_get_seqs(j, &in, &out);
+	ctl_journal_close(j);
+	if (out != (uint64_t)n + 1 || (with_seq && in != (uint64_t)n + 1))
+		bench_fail("recovered next_out %llu next_in %llu after %u appends",
+			   (unsigned long long)out, (unsigned long long)in, n);
+	struct bench_stats st;
+	summarise(ticks, n, wall, &st);
+	char workload[32];
+	snprintf(workload, sizeof(workload), "%s-%s", with_seq ? "append+seq" : "append",
+		 policy_name[p]);
+	bench_print_row(o, "journal", workload, "ctl_journal", "200-300B", &st, NULL, 0);
+	if (!o->json)
+		printf("%-22s   %u msgs, %llu syncs, %llu rotations, mean %.0f ns\n", "", n,
+		       (unsigned long long)js.syncs, (unsigned long long)js.rotations, st.mean_ns);
+}
+
+struct touch {
+	uint64_t n, sum;
+};
+
+static int touch_all(void *arg, uint64_t seq, const char *msg, size_t len)
+{
+	struct touch *t = arg;
+	(void)seq;
+	uint64_t s = 0;
+	for (size_t i = 0; i < len; i++)
+		s += (unsigned char)msg[i];
+	t->sum += s;
+	t->n++;
+	return 0;
+}
+
+static void bench_resend(const struct bench_opts *o, const char *dir, uint64_t *ticks)
+{
+	enum { N = 100000 };
+	struct ctl_journal *j = open_fresh(dir, CTL_JOURNAL_FSYNC_NONE);
+	uint64_t want_sum = 0;
+	for (uint32_t i = 0; i < N; i++) {
+		if (ctl_journal_append_out(j, i + 1, msgs[i % NMSG], msg_len[i % NMSG]))
+			bench_fail("append: %s", ctl_journal_error(j));
+		for (size_t k = 0; k < msg_len[i % NMSG]; k++)
+			want_sum += (unsigned char)msgs[i % NMSG][k];
+	}
+	struct ctl_journal_stats js;
+	ctl_journal_stats(j, &js);
+	uint32_t runs = 0;
+	double t0 = now_ms();
+	while (runs < 1000 && (runs < 10 || now_ms() - t0 < o->budget_ms * 3)) {
+		struct touch t = { 0, 0 };
+		uint64_t a = bench_ticks();
+		int rc = ctl_journal_for_each_out(j, 1, N, touch_all, &t);
+		uint64_t b = bench_ticks();
+		if (rc || t.n != N || t.sum != want_sum)
+			bench_fail("resend visited %llu messages (sum %llu, want %u, %llu): %s",
+				   (unsigned long long)t.n, (unsigned long long)t.sum, N,
+				   (unsigned long long)want_sum, ctl_journal_error(j));
+		ticks[runs++] = b - a;
+	}
+	ctl_journal_close(j);
+	struct bench_stats st;
+	double tpn = bench_ticks_per_ns();
+	qsort(ticks, runs, sizeof(*ticks), cmp_u64);
+	double med_ms = ticks[runs / 2] / tpn / 1e6, p99_ms = ticks[(uint64_t)runs * 99 / 100] / tpn / 1e6;
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < runs; i++)
+		sum += ticks[i];
+	st.median_ns = ticks[runs / 2] / tpn / N;
+	st.p99_ns = ticks[(uint64_t)runs * 99 / 100] / tpn / N;
+	st.mean_ns = (double)sum / runs / tpn / N;
+	st.min_ns = ticks[0] / tpn / N;
+	st.msgs_per_s = 1e9 / st.mean_ns;
+	st.samples = runs;
+	st.batch = N;
+	bench_print_row(o, "journal", "resend-100k", "ctl_journal", "200-300B", &st, NULL, 0);
+	if (o->json)
+		printf("{\"bench\":\"journal\",\"workload\":\"resend-100k-total\",\"messages\":%d,"
+		       "\"segments\":%u,\"median_ms\":%.3f,\"p99_ms\":%.3f,\"runs\":%u}\n",
+		       N, js.out_segments, med_ms, p99_ms, runs);
+	else
+		printf("%-22s   100000 msgs from %u segments: median %.2f ms, p99 %.2f ms per "
+		       "ResendRequest (%u runs)\n", "", js.out_segments, med_ms, p99_ms, runs);
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = NULL;
+	uint32_t count = 200000;
+	/* our own options first; the rest go to the shared parser */
+	int k = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
+			count = (uint32_t)strtoul(argv[++i], NULL, 10);
+		else
+			argv[k++] = argv[i];
+	}
+	argc = k;
+	struct bench_opts o;
+	bench_parse_opts(argc, argv, &o,
+			 "  --dir DIR      where the journal is written (default $TMPDIR or /tmp)\n"
+			 "  --count N      appends per figure for none/batch (default 200000)\n");
+	char tmpl[512];
+	const char *t = getenv("TMPDIR");
+	snprintf(tmpl, sizeof(tmpl), "%s/fixmux-bench-journal-XXXXXX", dir ? dir : t && *t ? t : "/tmp");
+	if (!mkdtemp(tmpl))
+		bench_fail("cannot create a directory from %s: %s", tmpl, strerror(errno));
+	char jdir[600];
+	snprintf(jdir, sizeof(jdir), "%s/j", tmpl);
+	struct statfs sf;
+	const char *fs = "other";
+	if (statfs(tmpl, &sf) == 0)
+		fs = sf.f_type == 0xEF53 ? "ext4" : sf.f_type == 0x01021994 ? "tmpfs" :
+		     sf.f_type == 0x58465342 ? "xfs" : sf.f_type == 0x9123683E ? "btrfs" : "other";
+
+	bench_calibrate();
+	make_messages();
+	bench_print_meta(&o, "journal");
+	if (o.json)
+		printf("{\"bench\":\"journal\",\"meta\":\"storage\",\"dir\":\"%s\",\"fs\":\"%s\"}\n",
+		       tmpl, fs);
+	else
+		printf("journal in %s (%s); default config: 16 MiB segments, batch every 256 "
+		       "appends\n", tmpl, fs);
+	uint64_t *ticks = malloc(sizeof(*ticks) * (count > 100000 ? count : 100000));
+	if (!ticks)
+		bench_fail("out of memory");
+	uint32_t n = o.callgrind ? o.iterations : count;
+	bench_print_table_header(&o, "journal append (per message) and resend");
+	bench_append(&o, jdir, CTL_JOURNAL_FSYNC_NONE, n, 1e9, 0, ticks);
+	bench_append(&o, jdir, CTL_JOURNAL_FSYNC_NONE, n, 1e9, 1, ticks);
+	bench_append(&o, jdir, CTL_JOURNAL_FSYNC_BATCH, n, 1e9, 0, ticks);
+	/* every append waits for the disk: bounded by time rather than count */
+	bench_append(&o, jdir, CTL_JOURNAL_FSYNC_ALWAYS, n < 20000 ? n : 20000,
+		     o.budget_ms * 10, 0, ticks);
+	bench_resend(&o, jdir, ticks);
+	nftw(tmpl, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(ticks);
+	return 0;
+}
