@@ -215,8 +215,8 @@ void bench_print_table_header(const struct bench_opts *o, const char *title)
 {
 	if (o->json)
 		return;
-	printf("\n%s\n%-22s %-12s %-14s %10s %10s %13s  %s\n", title, "workload", "message",
-	       "implementation", "median ns", "p99 ns", "msgs/s", "ratio");
+	printf("\n%s\n%-22s %-12s %-14s %9s %10s %10s %13s  %s\n", title, "workload", "message",
+	       "implementation", "min ns", "median ns", "p99 ns", "msgs/s", "ratio (medians)");
 }
 
 void bench_print_row(const struct bench_opts *o, const char *bench, const char *workload,
@@ -233,8 +233,8 @@ void bench_print_row(const struct bench_opts *o, const char *bench, const char *
 			printf(",\"ratio_name\":\"%s\",\"ratio\":%.2f", ratio_name, ratio);
 		printf("}\n");
 	} else {
-		printf("%-22s %-12s %-14s %10.1f %10.1f %13.0f", workload, msg, impl,
-		       st->median_ns, st->p99_ns, st->msgs_per_s);
+		printf("%-22s %-12s %-14s %9.1f %10.1f %10.1f %13.0f", workload, msg, impl,
+		       st->min_ns, st->median_ns, st->p99_ns, st->msgs_per_s);
 		if (ratio_name)
 			printf("  %.2fx %s", ratio, ratio_name);
 		printf("\n");
