@@ -30,8 +30,10 @@ static inline uint8_t fix_tag_class(uint32_t tag)
  * fix_msg.err_tag carry a negative tag as its two's complement without ambiguity. */
 #define FIX_MAX_TAG 2147483647u
 
-/* Byte sum of [p, p+len). SSE2's PSADBW adds 16 bytes per instruction; everything else is
- * a scalar tail, so it never reads past p+len (the guard-page tests rely on that). */
+/* Byte sum of [p, p+len). SSE2's PSADBW adds 16 bytes per instruction; a last partial
+ * chunk is read as the 16 bytes ending at p+len with the already counted ones masked off, so
+ * nothing outside [p, p+len) is ever read (the guard-page tests rely on that). */
+extern const uint8_t fix_sum_tail_mask[32];
 static inline uint32_t fix_sum_inline(const char *p, size_t len)
 {
 	uint32_t s = 0;
@@ -44,8 +46,15 @@ static inline uint32_t fix_sum_inline(const char *p, size_t len)
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 			acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
 		}
-		s = (uint32_t)_mm_cvtsi128_si32(acc) +
-		    (uint32_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(acc, acc));
+		size_t r = len - i;
+		if (r != 0) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
+			__m128i k = _mm_loadu_si128((const __m128i *)(const void *)
+						    (fix_sum_tail_mask + r));
+			acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_and_si128(v, k), zero));
+		}
+		return (uint32_t)_mm_cvtsi128_si32(acc) +
+		       (uint32_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(acc, acc));
 	}
 #endif
 	for (; i < len; i++)

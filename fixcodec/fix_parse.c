@@ -7,25 +7,42 @@
 #define DUP_BITMAP_TAGS 1024u
 #define DUP_BIG_LIST 32u
 
-/* First SOH at or after p. buf[len-1] is SOH (checked first), so the scalar tail needs no
- * bound; the 16-byte loads stop 16 bytes before the end so they never cross it. */
-static inline const char *find_soh(const char *p, const char *end)
+/* Bit i set when p[i] is SOH, for 64 bytes. */
+static inline uint64_t soh_mask64(const char *p)
 {
 #ifdef __SSE2__
 	const __m128i soh = _mm_set1_epi8(FIX_SOH);
-	while (end - p >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, soh));
-		if (mask != 0)
-			return p + __builtin_ctz(mask);
-		p += 16;
-	}
+	uint64_t m0 = (uint32_t)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), soh));
+	uint64_t m1 = (uint32_t)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16)), soh));
+	uint64_t m2 = (uint32_t)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 32)), soh));
+	uint64_t m3 = (uint32_t)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 48)), soh));
+	return m0 | m1 << 16 | m2 << 32 | m3 << 48;
 #else
-	(void)end;
+	uint64_t m = 0;
+	for (unsigned i = 0; i < 64; i++)
+		m |= (uint64_t)(p[i] == FIX_SOH) << i;
+	return m;
 #endif
-	while (*p != FIX_SOH)
-		p++;
-	return p;
+}
+
+/* SOH bits of buf[base, min(base + 64, len)), never reading outside buf[0, len): the last
+ * partial block is read as the 64 bytes ending at len, or copied when the whole message is
+ * shorter than 64 bytes. */
+static inline uint64_t block_mask(const char *buf, size_t base, size_t len)
+{
+	size_t r = len - base;
+	if (r >= 64)
+		return soh_mask64(buf + base);
+	if (len >= 64)
+		return soh_mask64(buf + len - 64) >> (64 - r);
+	char tmp[64];
+	memset(tmp, 0, sizeof(tmp));
+	memcpy(tmp, buf + base, r);
+	return soh_mask64(tmp);
 }
 
 /* A field whose tag is not a positive decimal below 2^31, or that has no '='. Works out the
@@ -63,7 +80,7 @@ __attribute__((cold)) static const char *bad_field(const char *f, int *code, uin
 	return p + 1;
 }
 
-static void header_field(struct fix_msg *m, uint32_t tag, uint32_t i, const char *v, uint32_t len)
+static inline __attribute__((always_inline)) void header_field(struct fix_msg *m, uint32_t tag, uint32_t i, const char *v, uint32_t len)
 {
 	struct fix_header *h = &m->hdr;
 	int16_t idx = i <= INT16_MAX ? (int16_t)i : -1;
@@ -151,6 +168,89 @@ __attribute__((cold)) static bool big_tag_seen(const struct fix_msg *m, uint32_t
 	return false;
 }
 
+/* Parse state shared by the vector and the scalar field readers. */
+struct pstate {
+	struct fix_msg *m;
+	const char *buf;
+	const char *end;
+	uint32_t n;
+	uint32_t nbig;
+	uint32_t pend_tag;   /* data tag announced by the previous Length field, 0 if none */
+	size_t pend_len;     /* its length; SIZE_MAX when the Length value was unreadable */
+	bool in_header;
+	int soft;            /* first error after which parsing can go on */
+	uint64_t seen[DUP_BITMAP_TAGS / 64];
+	uint32_t big[DUP_BIG_LIST];
+};
+
+/* Records field (tag, v, e) that started at f. Returns false when the parse must stop (an
+ * error already stored in st->soft's place is returned by the caller through *hard). */
+static inline __attribute__((always_inline)) int add_field(struct pstate *st, const char *f,
+							    uint32_t tag, const char *v,
+							    const char *e)
+{
+	struct fix_msg *m = st->m;
+	uint32_t n = st->n;
+	if (__builtin_expect(n == m->cap, 0)) {
+		m->err_tag = tag;
+		return FIX_E_TOO_MANY_FIELDS;
+	}
+	uint32_t vlen = (uint32_t)(e - v);
+	struct fix_field *fl = &m->fields[n];
+	fl->val = v;
+	fl->tag = tag;
+	fl->len = vlen;
+	if (__builtin_expect(vlen == 0, 0) && st->soft == FIX_OK) {
+		st->soft = FIX_E_NO_VALUE;
+		m->err_tag = tag;
+	}
+
+	bool dup;
+	if (tag < DUP_BITMAP_TAGS) {
+		uint64_t bit = 1ull << (tag & 63);
+		dup = (st->seen[tag >> 6] & bit) != 0;
+		st->seen[tag >> 6] |= bit;
+	} else {
+		dup = false;
+		for (uint32_t k = 0; k < st->nbig && !dup; k++)
+			dup = st->big[k] == tag;
+		if (!dup && st->nbig == DUP_BIG_LIST)
+			dup = big_tag_seen(m, n, tag);
+		if (!dup && st->nbig < DUP_BIG_LIST)
+			st->big[st->nbig++] = tag;
+	}
+	if (__builtin_expect(dup, 0) && m->dup_tag == 0)
+		m->dup_tag = tag;
+
+	unsigned cls = fix_tag_class(tag);
+	if (cls & FIX_TC_HDR) {
+		/* The first occurrence wins, wherever it is: a header tag in the body is the
+		 * validator's "out of order" case, and the session still needs its value. */
+		if (!dup)
+			header_field(m, tag, n, v, vlen);
+	} else if (st->in_header) {
+		st->in_header = false;
+		m->hdr.body_off = (uint32_t)(f - st->buf);
+		m->hdr.n_header = n <= INT16_MAX ? (int16_t)n : INT16_MAX;
+	}
+	if (__builtin_expect(cls & FIX_TC_LEN, 0)) {
+		uint64_t dl;
+		st->pend_tag = fix_data_tag_for_length(tag);
+		st->pend_len = fix_parse_u64(v, vlen, &dl) == FIX_OK && dl < m->len ? (size_t)dl :
+			SIZE_MAX;
+	}
+	st->n = n + 1;
+	return FIX_OK;
+}
+
+/* The end (SOH) of a data field's value read by its announced length, or NULL. */
+static inline const char *data_end(struct pstate *st, const char *v)
+{
+	if (st->pend_len >= (size_t)(st->end - v) || v[st->pend_len] != FIX_SOH)
+		return NULL;
+	return v + st->pend_len;
+}
+
 int fix_parse(struct fix_msg *m, const char *buf, size_t len)
 {
 	struct fix_header *h = &m->hdr;
@@ -162,120 +262,124 @@ int fix_parse(struct fix_msg *m, const char *buf, size_t len)
 	m->dup_tag = 0;
 	if (len < 2 || len > UINT32_MAX)
 		return FIX_E_BAD_BEGIN;
-	/* The last byte is the sentinel every scan below stops at. */
+	/* The last byte is the sentinel every scalar scan below stops at. */
 	if (buf[len - 1] != FIX_SOH)
 		return FIX_E_BAD_CHECKSUM;
 
-	const char *p = buf;
+	/* Field by field rather than "= {...}": a struct initializer would also clear big[],
+	 * and GCC does that with a slow-starting "rep stos". */
+	struct pstate st;
+	st.m = m;
+	st.buf = buf;
+	st.end = buf + len;
+	st.n = 0;
+	st.nbig = 0;
+	st.pend_tag = 0;
+	st.pend_len = 0;
+	st.in_header = true;
+	st.soft = FIX_OK;
+	for (unsigned i = 0; i < DUP_BITMAP_TAGS / 64; i++)
+		st.seen[i] = 0;
 	const char *end = buf + len;
-	struct fix_field *fl = m->fields;
-	uint32_t cap = m->cap;
-	uint32_t n = 0;
-	uint64_t seen[DUP_BITMAP_TAGS / 64] = {0};
-	uint32_t big[DUP_BIG_LIST];
-	uint32_t nbig = 0;
-	uint32_t pend_tag = 0;   /* data tag announced by the previous Length field */
-	size_t pend_len = 0;     /* its length; SIZE_MAX when the Length value was unreadable */
-	bool in_header = true;
-	int soft = FIX_OK;       /* first error after which parsing can go on */
+	int rc;
 
-	while (p < end) {
-		const char *f = p;
-		uint64_t t = 0;
-		unsigned c;
-		while ((c = (unsigned char)*p - '0') <= 9) {
-			t = t * 10 + c;
-			p++;
-			if (t > FIX_MAX_TAG)
-				break;
+	/* Every field ends at the next SOH: the SOH positions of a whole 64-byte block come
+	 * from one bit mask, so finding the next field is a bit-clear, not a dependent
+	 * load-compare chain per field, and the fields' tags are read independently. A data
+	 * field (read by its announced length) clears the SOH bits inside its value. */
+	size_t s = 0, base = 0;
+	uint64_t bits = block_mask(buf, 0, len);
+	for (;;) {
+		while (bits == 0) {
+			base += 64;
+			if (base >= len)
+				goto done;
+			bits = block_mask(buf, base, len);
+			if (s > base)
+				bits &= ~0ull << (s - base);
 		}
-		if (__builtin_expect(*p != '=' || t == 0, 0)) {
+		size_t e = base + (size_t)__builtin_ctzll(bits);
+		bits &= bits - 1;
+
+		const char *f = buf + s;
+		const char *p = f;
+		uint32_t t = (unsigned char)*p - '0';
+		unsigned c;
+		/* buf[e] is SOH, so the digit loop stops there at the latest. Nine digits cannot
+		 * overflow; a tenth sends the field to the careful path (bad_field). */
+		if (__builtin_expect(t <= 9, 1)) {
+			p++;
+			while ((c = (unsigned char)*p - '0') <= 9 && p - f < 9) {
+				t = t * 10 + c;
+				p++;
+			}
+		} else {
+			t = 0;
+		}
+		/* t - 1 wraps for 0: one compare refuses both tag 0 and a non-digit start. */
+		if (__builtin_expect(*p != '=' || t - 1 >= FIX_MAX_TAG, 0)) {
+			if (*p != '=' && (unsigned)((unsigned char)*p - '0') <= 9) {
+				/* Ten digits or more: valid up to FIX_MAX_TAG. */
+				uint64_t big = t;
+				while ((c = (unsigned char)*p - '0') <= 9 && big <= FIX_MAX_TAG) {
+					big = big * 10 + c;
+					p++;
+				}
+				if (*p == '=' && big <= FIX_MAX_TAG) {
+					t = (uint32_t)big;
+					goto tag_ok;
+				}
+			}
 			int code;
 			uint32_t et;
-			p = bad_field(f, &code, &et);
-			if (soft == FIX_OK) {
-				soft = code;
+			(void)bad_field(f, &code, &et);
+			if (st.soft == FIX_OK) {
+				st.soft = code;
 				m->err_tag = et;
 			}
+			st.pend_tag = 0;
+			s = e + 1;
 			continue;
 		}
-		uint32_t tag = (uint32_t)t;
+tag_ok:;
+		uint32_t tag = t;
 		const char *v = p + 1;
-		const char *e;
-		if (tag == pend_tag) {
+		if (__builtin_expect(tag == st.pend_tag, 0)) {
 			/* Data fields are read by the announced length: they may hold SOH. */
-			if (pend_len >= (size_t)(end - v) || v[pend_len] != FIX_SOH) {
-				m->err_tag = tag;
-				m->nfields = n;
-				return FIX_E_BAD_DATA_LENGTH;
+			const char *de = data_end(&st, v);
+			if (de == NULL)
+				goto bad_data;
+			size_t e2 = (size_t)(de - buf);
+			if (e2 != e) {
+				/* e is the first SOH after the tag, so e2 > e: forget the SOHs inside. */
+				e = e2;
+				if (e2 - base < 63) {
+					bits &= ~0ull << (e2 - base + 1);
+				} else {
+					bits = 0;
+					base = ((e2 + 1) & ~(size_t)63) - 64;
+				}
 			}
-			e = v + pend_len;
-		} else {
-			e = find_soh(v, end);
 		}
-		pend_tag = 0;
-		if (__builtin_expect(n == cap, 0)) {
-			m->err_tag = tag;
-			m->nfields = n;
-			return FIX_E_TOO_MANY_FIELDS;
-		}
-		uint32_t vlen = (uint32_t)(e - v);
-		fl[n].val = v;
-		fl[n].tag = tag;
-		fl[n].len = vlen;
-		if (__builtin_expect(vlen == 0, 0) && soft == FIX_OK) {
-			soft = FIX_E_NO_VALUE;
-			m->err_tag = tag;
-		}
-
-		bool dup;
-		if (tag < DUP_BITMAP_TAGS) {
-			uint64_t bit = 1ull << (tag & 63);
-			dup = (seen[tag >> 6] & bit) != 0;
-			seen[tag >> 6] |= bit;
-		} else {
-			dup = false;
-			for (uint32_t k = 0; k < nbig && !dup; k++)
-				dup = big[k] == tag;
-			if (!dup && nbig == DUP_BIG_LIST)
-				dup = big_tag_seen(m, n, tag);
-			if (!dup && nbig < DUP_BIG_LIST)
-				big[nbig++] = tag;
-		}
-		if (__builtin_expect(dup, 0) && m->dup_tag == 0)
-			m->dup_tag = tag;
-
-		unsigned cls = fix_tag_class(tag);
-		if (cls & FIX_TC_HDR) {
-			/* The first occurrence wins, wherever it is: a header tag in the body is the
-			 * validator's "out of order" case, and the session still needs its value. */
-			if (!dup)
-				header_field(m, tag, n, v, vlen);
-		} else if (in_header) {
-			in_header = false;
-			h->body_off = (uint32_t)(f - buf);
-			h->n_header = n <= INT16_MAX ? (int16_t)n : INT16_MAX;
-		}
-		if (__builtin_expect(cls & FIX_TC_LEN, 0)) {
-			uint64_t dl;
-			pend_tag = fix_data_tag_for_length(tag);
-			pend_len = fix_parse_u64(v, vlen, &dl) == FIX_OK && dl < len ? (size_t)dl :
-				SIZE_MAX;
-		}
-		n++;
-		p = e + 1;
+		st.pend_tag = 0;
+		if ((rc = add_field(&st, f, tag, v, buf + e)) != FIX_OK)
+			goto hard;
+		s = e + 1;
 	}
+done:;
+	uint32_t n = st.n;
+	const struct fix_field *fl = m->fields;
 	m->nfields = n;
 
 	/* Structure: what the framer checks, checked again so fix_parse is safe on its own. */
-	if (n < 4 || fl[0].tag != 8 || fl[0].val != buf + 2)
+	if (n < 1 || fl[0].tag != 8 || fl[0].val != buf + 2)
 		return FIX_E_BAD_BEGIN;
-	if (fl[1].tag != 9)
+	if (n < 2 || fl[1].tag != 9)
 		return FIX_E_BAD_BODY_LENGTH;
-	if (fl[2].tag != 35)
+	if (n < 3 || fl[2].tag != 35)
 		return FIX_E_MSGTYPE_NOT_THIRD;
 	const struct fix_field *ck = &fl[n - 1];
-	if (ck->tag != 10 || ck->val + ck->len + 1 != end || ck->len != 3)
+	if (n < 4 || ck->tag != 10 || ck->val + ck->len + 1 != end || ck->len != 3)
 		return FIX_E_BAD_CHECKSUM;
 	uint32_t off10 = (uint32_t)(ck->val - 3 - buf);
 	uint32_t after9 = (uint32_t)(fl[1].val + fl[1].len + 1 - buf);
@@ -291,5 +395,12 @@ int fix_parse(struct fix_msg *m, const char *buf, size_t len)
 	if (h->body_off > trailer)
 		h->body_off = trailer;
 	h->body_sum = fix_sum_inline(buf + h->body_off, trailer - h->body_off);
-	return soft;
+	return st.soft;
+
+bad_data:
+	m->err_tag = st.pend_tag;
+	rc = FIX_E_BAD_DATA_LENGTH;
+hard:
+	m->nfields = st.n;
+	return rc;
 }

@@ -297,7 +297,7 @@ Test(frame, begin_string_without_soh)
 Test(frame, soh_and_trailer_text_inside_data_field)
 {
 	char m[512];
-	size_t n = build(m, "8=FIX.4.4|35=A|34=1|49=TW44|56=ISLD|95=14|96=a|10=123|8=FIX|b|"
+	size_t n = build(m, "8=FIX.4.4|35=A|34=1|49=TW44|56=ISLD|95=16|96=a|10=123|8=FIX|b|"
 			    "98=0|108=30|");
 	struct guard g;
 	char *p = guard_place(&g, m, n);
