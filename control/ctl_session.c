@@ -304,6 +304,7 @@ static void request_gap(struct ctl_session *s, int64_t now, uint64_t seq)
 	s->rr_active = true;
 	s->rr_begin = begin;
 	s->rr_end = end;
+	s->t_rr = now;
 	ctl_emit(s, CTL_EV_GAP, "inbound gap: ResendRequest sent");
 }
 
@@ -823,6 +824,14 @@ void ctl_session_logout(struct ctl_session *s, int64_t now, const char *text)
  * Timers.
  * ------------------------------------------------------------------------------------------- */
 
+static int64_t rr_retry_ns(const struct ctl_session *s)
+{
+	int64_t t = s->cfg.resend_retry_s != 0 ? s->cfg.resend_retry_s : 2 * (int64_t)s->hbi_s;
+	if (s->cfg.resend_retry_s == 0 && t < 10)
+		t = 10;
+	return t * CTL_NS;
+}
+
 int ctl_session_poll(struct ctl_session *s, int64_t now)
 {
 	switch (s->state) {
@@ -849,6 +858,14 @@ int ctl_session_poll(struct ctl_session *s, int64_t now)
 				 (long long)(quiet / CTL_NS));
 			drop(s, now, text);
 			return 0;
+		}
+		if (s->rr_active && now - s->t_rr >= rr_retry_ns(s)) {
+			/* Our ResendRequest or its answer was lost (or the peer ignored it): ask
+			 * again for what is still missing, or forget it if nothing is. */
+			struct ctl_qslot *q = queue_lowest(s);
+			s->rr_active = false;
+			if (q != NULL && q->seq > s->next_in)
+				request_gap(s, now, q->seq);
 		}
 		if (!s->test_req_out && quiet >= hb * s->cfg.test_request_pct / 100) {
 			ctl_send_test_request(s, now);

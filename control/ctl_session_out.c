@@ -274,6 +274,9 @@ void ctl_session_business_reject(struct ctl_session *s, int64_t now, const struc
 		b_cstr(&b, 58, text);
 	b_cstr(&b, 372, m->hdr.msg_type);
 	b_uint(&b, 380, (uint64_t)(reason < 0 ? 0 : reason));
+	/* On FIXT.1.1 QuickFIX names the application version of the answer in the body. */
+	if (s->cfg.ver == FIX_VER_T11)
+		b_cstr(&b, 1137, s->appl_ver);
 	ctl_send_msg(s, now, "j", route, nr, b.b, b.n, false, NULL, 0, 0, true);
 }
 

@@ -46,6 +46,7 @@ struct ctl_session {
 	bool rr_active;
 	uint64_t rr_begin;
 	uint64_t rr_end;
+	int64_t t_rr;                /* when it was sent */
 
 	/* Servicing the peer's ResendRequest: rs_next is the first number not yet answered,
 	 * rs_end the last number to answer. */

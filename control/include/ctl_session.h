@@ -88,6 +88,8 @@ struct ctl_session_cfg {
 	uint32_t resend_batch;        /* messages resent per call before yielding (default 256) */
 	uint32_t resend_max;          /* most sequence numbers serviced per ResendRequest (0 = all) */
 	uint32_t resend_request_chunk;/* our ResendRequests ask for at most this many (0: to the end) */
+	uint32_t resend_retry_s;      /* ask again when a gap is still open after this long
+				       * (0: 2 x HeartBtInt, at least 10 s) */
 	uint32_t max_queue;           /* too-high inbound messages kept while a gap fills (64) */
 	uint32_t max_msg;             /* largest message handled, bytes (default 8192) */
 	uint32_t max_fields;          /* field index size for stored/queued messages (512) */

@@ -7,6 +7,8 @@
  * must equal the next message the session sends on that connection, field by field, except the
  * tags of fields.fmt, whose actual value must match the regular expression; eDISCONNECT /
  * eN,DISCONNECT: the session must close that connection (and send nothing else first).
+ * Extension for our own scenarios (QuickFIX's runner has no such line): aSEND,35=X|body|
+ * makes our application send an application message, aLOGOUT[,text] starts our logout.
  *
  * The clock is fake: it stands still while lines are fed and advances one second at a time
  * (polling the session) while the runner waits for an expected message or disconnect, so
@@ -355,7 +357,9 @@ static void add_re(struct run *r, const char *line)
 			ere[n++] = *p;
 		}
 	}
-	snprintf(ere + n, sizeof(ere) - n, ")$");
+	/* Anchored at the start only: QuickFIX's runner matches with Ruby's unanchored =~, and
+	 * its 122 pattern (seconds) must accept the milliseconds QuickFIX itself writes. */
+	snprintf(ere + n, sizeof(ere) - n, ")");
 	if (regcomp(&r->re[r->nre], ere, REG_EXTENDED | REG_NOSUB) == 0)
 		r->re_tag[r->nre++] = (uint32_t)strtoul(tag, NULL, 10);
 }
@@ -402,15 +406,20 @@ static bool attach(struct run *r, int ci)
 	struct conn *c = &r->conns[ci];
 	if (c->bound)
 		return true;
-	if (r->bound >= 0 || ctl_session_connect(r->s, r->now) != 0) {
+	if (r->bound >= 0) {
 		/* Duplicate identity: the session already has a connection. */
 		c->closed_by_engine = true;
 		c->open = false;
 		c->nrx = 0;
 		return false;
 	}
+	/* Attached first: the initiator sends its Logon from inside connect. */
 	c->bound = true;
 	r->bound = ci;
+	if (ctl_session_connect(r->s, r->now) != 0) {
+		fail(r, "the session refused a connection while it had none");
+		return false;
+	}
 	return true;
 }
 
@@ -563,6 +572,21 @@ static void step(struct run *r, char *line)
 		} else {
 			expect_msg(r, ci, m, n);
 		}
+	} else if (kind == 'a' && strncmp(rest, "LOGOUT", 6) == 0) {
+		ctl_session_logout(r->s, r->now, rest[6] == ',' ? rest + 7 : NULL);
+		settle(r);
+	} else if (kind == 'a' && strncmp(rest, "SEND,35=", 8) == 0) {
+		static char t[8192];
+		subst_time(rest + 8, r->now, t, sizeof(t));
+		char *soh = strchr(t, '\001');
+		if (soh == NULL || soh - t > 3) {
+			fail(r, "aSEND needs 35=<type><SOH> first");
+			return;
+		}
+		*soh = '\0';
+		if (ctl_session_send_app(r->s, r->now, t, NULL, 0, soh + 1, strlen(soh + 1)) == 0)
+			fail(r, "the session refused to send");
+		settle(r);
 	} else {
 		fail(r, "unknown step '%s'", line);
 	}
