@@ -113,24 +113,3 @@ bool fix_dict_reason_allowed(const struct fix_dict *d, int reason)
 		return d->ver != FIX_VER_42;
 	return reason >= 0 && reason < 32 && (d->reject_reasons >> reason & 1u);
 }
-
-bool fix_verdict_from_parse(const struct fix_dict *d, const struct fix_msg *m, int err,
-			    struct fix_verdict *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->ok = true;
-	int reason;
-	if (err == FIX_E_BAD_TAG)
-		reason = FIX_RJ_INVALID_TAG;
-	else if (err == FIX_E_NO_VALUE)
-		reason = FIX_RJ_TAG_WITHOUT_VALUE;
-	else
-		return false;
-	v->ok = false;
-	v->reason = reason;
-	v->ref_tag = m ? m->err_tag : 0;
-	v->has_ref_tag = true;
-	v->text = fix_reject_text(reason);
-	v->send_reason = fix_dict_reason_allowed(d, reason);
-	return true;
-}

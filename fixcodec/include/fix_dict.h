@@ -79,14 +79,17 @@ int fix_msgtype_set_add(const struct fix_dict *d, struct fix_msgtype_set *s, con
 void fix_validate_app(const struct fix_dict *d, const struct fix_msg *m,
 		      const struct fix_msgtype_set *app, struct fix_verdict *v);
 
-/* The verdict for a message fix_parse() refused, when a session Reject is the answer rather
- * than ignoring the message as garbled: FIX_E_BAD_TAG (tag 0, negative, not a number:
- * reason 0 "Invalid tag number", 371 = m->err_tag) and FIX_E_NO_VALUE (reason 4 "Tag specified
- * without a value"). Returns false (v->ok stays true) for every other error: those are
- * garbled messages, which FIX says to ignore. d may be NULL (then send_reason is computed as
- * for FIX.4.4). */
-bool fix_verdict_from_parse(const struct fix_dict *d, const struct fix_msg *m, int err,
-			    struct fix_verdict *v);
+/* Validates what fix_parse() produced, rc being its return value (app as for fix_validate_app,
+ * may be NULL). The parser goes on after two errors, and so does this:
+ *  - FIX_E_NO_VALUE ("56=<SOH>", kept with an empty value): validated like any message, so
+ *    the verdict is the one QuickFIX gives (e.g. a missing required tag wins);
+ *  - FIX_E_BAD_TAG (tag 0, negative, unreadable: skipped by the parser, its number in
+ *    m->err_tag as two's complement): reason 0 "Invalid tag number", 371 = m->err_tag
+ *    (print it as (int32_t)), ranked where QuickFIX ranks it (first of the body's fields).
+ * Returns true with v filled for those and for FIX_OK; false for every other error: the
+ * message is garbled, which FIX says to ignore (no Reject, MsgSeqNum not incremented). */
+bool fix_validate_parsed(const struct fix_dict *d, const struct fix_msg *m, int rc,
+			 const struct fix_msgtype_set *app, struct fix_verdict *v);
 
 /* Standard text of a SessionRejectReason, as QuickFIX writes it in 58 ("Invalid tag number",
  * "SendingTime accuracy problem", ...); NULL for a reason without one. */
