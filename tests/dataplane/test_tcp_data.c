@@ -1,0 +1,434 @@
+/* TCP data transfer: zero-copy receive in order, out-of-order queue, send with references
+ * kept until ACKed, RTO with back-off, fast retransmit and NewReno, zero window and persist
+ * probes, sequence wrap-around, delayed ACKs, window scaling and back-pressure. */
+#define ALLOW_EXPERIMENTAL_API 1
+#include "tcp_test_peer.h"
+
+static void setup(void)
+{
+	tp_defaults();
+	tp_start();
+}
+
+static void teardown(void)
+{
+	tp_stop();
+}
+
+TestSuite(tcp_data, .init = setup, .fini = teardown);
+
+Test(tcp_data, in_order_payload_is_delivered_as_mbufs_and_acked_immediately)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	uint8_t d[300];
+	for (int i = 0; i < 300; i++)
+		d[i] = tp_pattern((uint32_t)i);
+	tp_send(F_ACK | F_PSH, PEER_ISS + 1, 5001, 1000, d, 100);
+	struct cap a = tp_one();
+	cr_assert_eq(a.flags, F_ACK);
+	cr_assert_eq(a.ack, PEER_ISS + 101);
+	tp_send(F_ACK | F_PSH, PEER_ISS + 101, 5001, 1000, d + 100, 200);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 301);
+	cr_assert(tp_events_for(c, NULL) & DP_EV_READABLE);
+	struct rte_mbuf *ms[8];
+	int n = dp_tcp_recv(tp_st, c, ms, 8);
+	cr_assert_eq(n, 2, "one mbuf per segment, no copy into a buffer");
+	cr_assert_eq(rte_pktmbuf_pkt_len(ms[0]), 100u);
+	cr_assert_eq(rte_pktmbuf_pkt_len(ms[1]), 200u);
+	cr_assert_eq(memcmp(rte_pktmbuf_mtod(ms[0], void *), d, 100), 0);
+	cr_assert_eq(memcmp(rte_pktmbuf_mtod(ms[1], void *), d + 100, 200), 0);
+	rte_pktmbuf_free(ms[0]);
+	rte_pktmbuf_free(ms[1]);
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.bytes_in, 300u);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, out_of_order_segments_are_kept_and_delivered_in_order)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	uint8_t d[400];
+	for (int i = 0; i < 400; i++)
+		d[i] = tp_pattern((uint32_t)i);
+	/* 200..299 and 300..399 first, then 0..99 (duplicate ACKs), then 100..199 fills. */
+	tp_send(F_ACK, PEER_ISS + 1 + 300, 5001, 1000, d + 300, 100);
+	struct cap a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 1, "duplicate ACK for an out-of-order segment");
+	tp_send(F_ACK, PEER_ISS + 1 + 200, 5001, 1000, d + 200, 100);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 1);
+	/* Overlapping retransmission with different bytes: first copy wins. */
+	uint8_t junk[150];
+	memset(junk, 0xEE, sizeof(junk));
+	tp_send(F_ACK, PEER_ISS + 1 + 250, 5001, 1000, junk, 100);
+	tp_one();
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 1000, d, 100);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 101, "gap at 100 remains");
+	uint8_t buf[512];
+	cr_assert_eq(tp_read_all(c, buf, sizeof(buf)), 100u, "nothing beyond the hole");
+	tp_send(F_ACK, PEER_ISS + 1 + 100, 5001, 1000, d + 100, 100);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 401, "hole filled: everything acknowledged at once");
+	cr_assert_eq(tp_read_all(c, buf, sizeof(buf)), 300u);
+	cr_assert_eq(memcmp(buf, d + 100, 300), 0, "byte exact, in order");
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.ooo_segs_in, 3);
+	cr_assert_eq(in.ooo_segs, 0);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, ooo_queue_is_bounded)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.ooo_max_segs = 4;
+	tp_start();
+	dp_conn_t c = tp_establish_passive(NULL);
+	uint8_t d[10] = {0};
+	for (uint32_t i = 1; i <= 6; i++)
+		tp_send(F_ACK, PEER_ISS + 1 + i * 20, 5001, 1000, d, 10);
+	tp_out(NULL, 0);
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.ooo_segs, 4);
+	cr_assert_eq(dp_stack_counter(tp_st, DP_CTR_DROP_TCP_OOO_FULL), 2);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, out_of_window_and_old_data_are_dropped_with_an_ack)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	tp_send(F_ACK, PEER_ISS + 1 + 70000, 5001, 1000, "zz", 2);
+	struct cap a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 1);
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 1000, "ab", 2);
+	tp_one();
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 1000, "ab", 2); /* entirely old */
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 3);
+	cr_assert_eq(dp_stack_counter(tp_st, DP_CTR_DROP_TCP_OUT_OF_WINDOW), 2);
+	uint8_t buf[8];
+	cr_assert_eq(tp_read_all(c, buf, 8), 2u, "no duplicate delivered");
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, send_keeps_a_reference_until_acked_and_never_copies)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	struct rte_mbuf *m = tp_app_mbuf(300, 0);
+	unsigned before = rte_mempool_in_use_count(tp_pool);
+	cr_assert_eq(dp_tcp_send(tp_st, c, m), DP_TCP_OK);
+	struct cap s = tp_one();
+	cr_assert_eq(s.flags, F_ACK | F_PSH);
+	cr_assert_eq(s.seq, 5001u);
+	cr_assert_eq(s.len, 300u);
+	for (uint32_t i = 0; i < 300; i++)
+		cr_assert_eq(s.data[i], tp_pattern(i));
+	cr_assert_eq(rte_mbuf_refcnt_read(m), 1, "transmitted copies were freed, ours remains");
+	cr_assert_eq(rte_mempool_in_use_count(tp_pool), before, "the app mbuf is still held");
+	tp_send(F_ACK, PEER_ISS + 1, 5001 + 100, 1000, NULL, 0);
+	cr_assert_eq(rte_mempool_in_use_count(tp_pool), before, "partly acked: still held");
+	tp_send(F_ACK, PEER_ISS + 1, 5001 + 300, 1000, NULL, 0);
+	cr_assert_eq(rte_mempool_in_use_count(tp_pool), before - 1, "acked: reference dropped");
+	tp_none();
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, large_send_is_cut_at_mss_and_chains_are_accepted)
+{
+	dp_conn_t c = tp_establish_passive(NULL); /* peer MSS 536 */
+	struct rte_mbuf *a = tp_app_mbuf(1000, 0);
+	struct rte_mbuf *b = tp_app_mbuf(200, 1000);
+	cr_assert_eq(rte_pktmbuf_chain(a, b), 0);
+	cr_assert_eq(dp_tcp_send(tp_st, c, a), DP_TCP_OK);
+	struct cap s[8];
+	cr_assert_eq(tp_out(s, 8), 3);
+	cr_assert_eq(s[0].len, 536u);
+	cr_assert_eq(s[1].len, 536u);
+	cr_assert_eq(s[2].len, 128u);
+	cr_assert_eq(s[1].seq, 5001u + 536);
+	for (uint32_t i = 0; i < 128; i++)
+		cr_assert_eq(s[2].data[i], tp_pattern(1072 + i), "byte %u spans the chain", i);
+	tp_send(F_ACK, PEER_ISS + 1, 5001 + 1200, 1000, NULL, 0);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, rto_retransmits_with_exponential_backoff_and_gives_up)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.rtx_max = 4;
+	tp_start();
+	dp_conn_t c = tp_establish_passive(NULL);
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	uint64_t rto = in.rto_us;
+	cr_assert_geq(rto, tp_cfg.rto_min_us, "RFC 6298 lower bound");
+	dp_tcp_send(tp_st, c, tp_app_mbuf(100, 0));
+	tp_one();
+	for (int i = 0; i < 4; i++) {
+		tp_advance(rto - 1);
+		tp_none();
+		tp_advance(1);
+		struct cap r = tp_one();
+		cr_assert_eq(r.seq, 5001u);
+		cr_assert_eq(r.len, 100u, "retransmission %d carries the same bytes", i);
+		cr_assert_eq(r.data[99], tp_pattern(99));
+		rto *= 2;
+	}
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.rto_expiries, 4);
+	cr_assert_eq(in.retransmits, 4);
+	tp_advance(rto);
+	struct cap r = tp_one();
+	cr_assert(r.flags & F_RST, "too many retransmissions: abort with RST");
+	int err = 0;
+	cr_assert(tp_events_for(c, &err) & DP_EV_CLOSED);
+	cr_assert_eq(err, DP_TCP_ETIMEDOUT);
+	dp_tcp_close(tp_st, c);
+}
+
+Test(tcp_data, ack_after_rto_resets_backoff_and_continues)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	dp_tcp_send(tp_st, c, tp_app_mbuf(100, 0));
+	tp_one();
+	tp_advance(tp_cfg.rto_min_us * 10);
+	tp_one();
+	tp_send(F_ACK, PEER_ISS + 1, 5101, 1000, NULL, 0);
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.unacked_bytes, 0u);
+	cr_assert_eq(in.cwnd, 536u + 100, "cwnd collapsed to one segment, then slow start "
+		     "grew it by the bytes acked: %u", in.cwnd);
+	tp_advance(tp_cfg.rto_max_us);
+	tp_none();
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, three_dup_acks_trigger_fast_retransmit_and_newreno)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	for (uint32_t i = 0; i < 6; i++)
+		cr_assert_eq(dp_tcp_send(tp_st, c, tp_app_mbuf(500, i * 500)), DP_TCP_OK);
+	struct cap s[16];
+	cr_assert_eq(tp_out(s, 16), 6, "initial window allows 6 x 500 bytes");
+	/* Segments 0 and 2 are lost; 1, 3, 4, 5 arrive: duplicate ACKs for 5001. */
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 65535, NULL, 0);
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 65535, NULL, 0);
+	tp_none();
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 65535, NULL, 0);
+	struct cap r = tp_one();
+	cr_assert_eq(r.seq, 5001u, "fast retransmit of the first hole");
+	cr_assert_eq(r.len, 536u, "one MSS from snd_una (repacketised, no copy)");
+	cr_assert_eq(r.data[535], tp_pattern(535));
+	cr_assert_eq(dp_stack_counter(tp_st, DP_CTR_TCP_FAST_RETRANSMITS), 1);
+	/* Partial ACK up to the second hole: NewReno resends it at once. */
+	tp_send(F_ACK, PEER_ISS + 1, 5001 + 1000, 65535, NULL, 0);
+	struct cap p[4];
+	unsigned n = tp_out(p, 4);
+	cr_assert_geq(n, 1u);
+	cr_assert_eq(p[0].seq, 5001u + 1000, "partial ACK retransmits the next hole");
+	tp_send(F_ACK, PEER_ISS + 1, 5001 + 3000, 65535, NULL, 0);
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.unacked_bytes, 0u);
+	cr_assert_eq(in.fast_retransmits, 1, "one loss episode, one fast retransmit");
+	cr_assert_eq(in.dup_acks_in, 3);
+	cr_assert_eq(in.rto_expiries, 0, "recovered without a timeout");
+	cr_assert_eq(in.ssthresh, 1500u, "ssthresh = FlightSize / 2 at the loss");
+	/* RFC 6582 §3.2 step 3 option 1: min(ssthresh, FlightSize + SMSS), FlightSize = 0. */
+	cr_assert_eq(in.cwnd, 2u * 536, "cwnd deflated after the full ACK: %u", in.cwnd);
+	tp_out(NULL, 0);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, zero_window_stops_sending_and_persist_probes_until_it_opens)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 0, NULL, 0); /* window closes */
+	cr_assert_eq(dp_tcp_send(tp_st, c, tp_app_mbuf(100, 0)), DP_TCP_OK);
+	tp_none();
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	uint64_t rto = in.rto_us;
+	tp_advance(rto);
+	struct cap p = tp_one();
+	cr_assert_eq(p.seq, 5001u);
+	cr_assert_eq(p.len, 1u, "zero-window probe: one byte");
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 0, NULL, 0); /* still closed */
+	tp_advance(rto);
+	tp_none();
+	tp_advance(rto);
+	p = tp_one();
+	cr_assert_eq(p.len, 1u, "probes back off");
+	cr_assert_eq(dp_stack_counter(tp_st, DP_CTR_INVARIANT_RTX_TIMER), 0);
+	/* Window opens: everything goes. */
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 1000, NULL, 0);
+	struct cap d = tp_one();
+	cr_assert_eq(d.seq, 5001u);
+	cr_assert_eq(d.len, 100u);
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.zero_window_probes, 2);
+	/* The probe was accepted this time: the window opened while it flew. */
+	tp_send(F_ACK, PEER_ISS + 1, 5101, 1000, NULL, 0);
+	tp_none();
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, our_window_closes_when_the_app_does_not_read_and_reopens)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.rcv_buf = 2000;
+	tp_start();
+	dp_conn_t c = tp_establish_passive(NULL);
+	uint8_t d[1000];
+	memset(d, 'a', sizeof(d));
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 1000, d, 1000);
+	struct cap a = tp_one();
+	cr_assert_eq(a.win, 1000u);
+	tp_send(F_ACK, PEER_ISS + 1001, 5001, 1000, d, 1000);
+	a = tp_one();
+	cr_assert_eq(a.win, 0u, "buffer full: zero window");
+	tp_send(F_ACK, PEER_ISS + 2001, 5001, 1000, d, 1);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 2001, "a probe into a zero window is not taken");
+	uint8_t buf[4096];
+	cr_assert_eq(tp_read_all(c, buf, sizeof(buf)), 2000u);
+	a = tp_one();
+	cr_assert_eq(a.win, 2000u, "reading sends a window update");
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, send_back_pressure_and_writable_event)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.snd_buf = 1000;
+	tp_start();
+	dp_conn_t c = tp_establish_passive(NULL);
+	cr_assert_eq(dp_tcp_send(tp_st, c, tp_app_mbuf(600, 0)), DP_TCP_OK);
+	struct rte_mbuf *m = tp_app_mbuf(600, 600);
+	cr_assert_eq(dp_tcp_send_space(tp_st, c), 400u);
+	cr_assert_eq(dp_tcp_send(tp_st, c, m), DP_TCP_EAGAIN);
+	tp_out(NULL, 0);
+	cr_assert_eq(tp_events_for(c, NULL) & DP_EV_WRITABLE, 0);
+	tp_send(F_ACK, PEER_ISS + 1, 5601, 1000, NULL, 0);
+	cr_assert(tp_events_for(c, NULL) & DP_EV_WRITABLE);
+	cr_assert_eq(dp_tcp_send(tp_st, c, m), DP_TCP_OK);
+	tp_out(NULL, 0);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, sequence_numbers_wrap_around_2_32_both_ways)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.isn_fixed = 0xFFFFFF00u;
+	tp_start();
+	int rc;
+	dp_conn_t l = dp_tcp_listen(tp_st, US_PORT, 4, &rc);
+	uint32_t piss = 0xFFFFFFF0u;
+	tp_send(F_SYN, piss, 0, 65535, NULL, 0);
+	struct cap sa = tp_one();
+	cr_assert_eq(sa.seq, 0xFFFFFF00u);
+	tp_send(F_ACK, piss + 1, 0xFFFFFF01u, 65535, NULL, 0);
+	dp_conn_t c = dp_tcp_accept(tp_st, l);
+	cr_assert_neq(c, DP_CONN_INVALID);
+	/* Receive 600 bytes across the wrap: 0xFFFFFFF1 .. 0x249 */
+	uint8_t d[600];
+	for (int i = 0; i < 600; i++)
+		d[i] = tp_pattern((uint32_t)i);
+	tp_send(F_ACK, piss + 1 + 300, 0xFFFFFF01u, 65535, d + 300, 300); /* after the wrap */
+	struct cap a = tp_one();
+	cr_assert_eq(a.ack, piss + 1);
+	tp_send(F_ACK, piss + 1, 0xFFFFFF01u, 65535, d, 300);
+	a = tp_one();
+	cr_assert_eq(a.ack, (uint32_t)(piss + 601));
+	uint8_t buf[1024];
+	cr_assert_eq(tp_read_all(c, buf, sizeof(buf)), 600u);
+	cr_assert_eq(memcmp(buf, d, 600), 0);
+	/* Send 1000 bytes across our wrap; ACK in two steps, the second after the wrap. */
+	dp_tcp_send(tp_st, c, tp_app_mbuf(1000, 0));
+	struct cap s[4];
+	cr_assert_eq(tp_out(s, 4), 2);
+	cr_assert_eq(s[0].seq, 0xFFFFFF01u);
+	cr_assert_eq(s[1].seq, (uint32_t)(0xFFFFFF01u + 536));
+	tp_send(F_ACK, piss + 601, 0xFFFFFF01u + 536, 65535, NULL, 0);
+	tp_send(F_ACK, piss + 601, (uint32_t)(0xFFFFFF01u + 1000), 65535, NULL, 0);
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.unacked_bytes, 0u);
+	cr_assert_eq(in.snd_una, (uint32_t)(0xFFFFFF01u + 1000));
+	/* An ACK from "before" the wrap is old, not new. */
+	tp_send(F_ACK, piss + 601, 0xFFFFFFF0u, 65535, NULL, 0);
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.snd_una, (uint32_t)(0xFFFFFF01u + 1000));
+	tp_out(NULL, 0);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, delayed_ack_when_selected)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.delayed_ack = true;
+	tp_cfg.delack_us = 40000;
+	tp_start();
+	dp_conn_t c = tp_establish_passive(NULL);
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 1000, "a", 1);
+	tp_none();
+	tp_advance(39999);
+	tp_none();
+	tp_advance(1);
+	struct cap a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 2);
+	/* Two segments: ACK at once. */
+	tp_send(F_ACK, PEER_ISS + 2, 5001, 1000, "b", 1);
+	tp_send(F_ACK, PEER_ISS + 3, 5001, 1000, "c", 1);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 4);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, window_scaling_applies_to_both_directions)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.window_scaling = true;
+	tp_cfg.rcv_buf = 512 * 1024;
+	tp_start();
+	struct popts po = {.mss = 1460, .ws = 2};
+	dp_conn_t c = tp_establish_passive_o(NULL, 4000, &po);
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.snd_wnd, 16000u);
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 4000, "x", 1);
+	struct cap a = tp_one();
+	cr_assert_eq((uint32_t)a.win << DP_DEF_WSCALE, 512u * 1024, "our window, scaled");
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, bad_checksum_is_dropped_and_counted)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	tp_send_full(PEER_PORT, US_PORT, F_ACK, PEER_ISS + 1, 5001, 1000, "abc", 3, NULL, true);
+	tp_none();
+	cr_assert_eq(dp_stack_counter(tp_st, DP_CTR_DROP_TCP_CSUM), 1);
+	uint8_t buf[8];
+	cr_assert_eq(tp_read_all(c, buf, 8), 0u);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
