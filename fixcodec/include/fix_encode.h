@@ -81,18 +81,30 @@ struct fix_out_header {
 	bool poss_dup;                   /* when set, 43=Y and 122=orig_sending_time_ns */
 	int64_t orig_sending_time_ns;
 	struct fix_time_cache *tc;       /* may be NULL */
+	/* Added by the codec: further header fields, already encoded as "tag=value<SOH>..."
+	 * (e.g. "1128=9<SOH>" or "50=DESK1<SOH>"), written after the standard ones; omitted when
+	 * len == 0. */
+	struct fix_str extra;
 };
 
 /* Upper bound of the bytes a rebuilt header may need in front of the body. */
 #define FIX_MAX_REWRITE_HEADER 512
 
-/* Writes h's header immediately in front of m's body (at m->buf + m->hdr.body_off) and a new
+/* Header fields are written as 8, 9, 35, then 34, 43, 49, 52, 56, 115, 122, 128 (ascending,
+ * as QuickFIX orders them), then extra. h's strings may point into m's old header: the new
+ * header is assembled aside first (at most FIX_MAX_REWRITE_HEADER bytes, else FIX_E_NO_ROOM)
+ * and copied in front of the body last. A signature (93/89) is dropped, since it could not
+ * be valid for the new header. Errors: FIX_E_NO_ROOM (headroom or header too big, or a
+ * trailer position leaving fewer than 7 bytes), FIX_E_BAD_BEGIN (unknown h->ver),
+ * FIX_E_FORMAT (no msg_type); nothing is written on error.
+ *
+ * Writes h's header immediately in front of m's body (at m->buf + m->hdr.body_off) and a new
  * trailer after it (at m->buf + m->hdr.trailer_off). The body bytes are neither moved nor
  * copied; the checksum is the new header's byte sum plus m->hdr.body_sum.
  * headroom is how many writable bytes lie in front of m->buf (the caller guarantees them,
  * e.g. mbuf headroom); the old header and trailer bytes are overwritten. m->buf must be
  * writable, and 7 bytes ("10=ddd|") must be writable at trailer_off (the old trailer is).
- * On success returns FIX_OK and sets *out/*out_len to the new message. */
+ * On success returns FIX_OK and sets *out and *out_len to the new message. */
 int fix_rewrite(const struct fix_msg *m, const struct fix_out_header *h, size_t headroom,
 		char **out, size_t *out_len);
 
