@@ -204,6 +204,20 @@ static uint64_t run_posix(void *arg, uint32_t i)
 	return (uint64_t)(r.deny + 1) + r.n_alerts;
 }
 
+/* callgrind mode: the counted functions, one per rule-set size (see bench/filter/callgrind.sh) */
+__attribute__((noinline)) static uint64_t cg_loop(struct run_ctx *c, uint32_t n)
+{
+	uint64_t acc = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		acc += run_hs(c, i);
+	return acc;
+}
+__attribute__((noinline)) uint64_t cg_filter_rules_1(struct run_ctx *c, uint32_t n) { return cg_loop(c, n); }
+__attribute__((noinline)) uint64_t cg_filter_rules_10(struct run_ctx *c, uint32_t n) { return cg_loop(c, n); }
+__attribute__((noinline)) uint64_t cg_filter_rules_100(struct run_ctx *c, uint32_t n) { return cg_loop(c, n); }
+__attribute__((noinline)) uint64_t cg_filter_rules_1000(struct run_ctx *c, uint32_t n) { return cg_loop(c, n); }
+
 /* Both implementations must give the same verdict on every message of the corpus. */
 static unsigned check_verdicts(struct run_ctx *c, size_t n)
 {
@@ -264,8 +278,11 @@ int main(int argc, char **argv)
 		snprintf(work, sizeof(work), "filter %zu rules", n);
 		struct bench_stats hs, px;
 		if (o.callgrind) {
-			for (uint32_t i = 0; i < o.iterations; i++)
-				run_hs(&c, i);
+			uint64_t (*const cg[])(struct run_ctx *, uint32_t) = {
+				cg_filter_rules_1, cg_filter_rules_10, cg_filter_rules_100,
+				cg_filter_rules_1000
+			};
+			cg[k](&c, o.iterations);
 			posix_free(&posix);
 			fix_filter_scratch_free(c.s);
 			fix_filter_free(f);
