@@ -346,6 +346,8 @@ static void drain(struct ctl_session *s, int64_t now)
 		process(s, now, &m, FIX_OK, true);
 	}
 	s->draining = false;
+	if (s->rr_active && s->next_in > s->rr_end)
+		s->rr_active = false; /* filled (a GapFill may jump past its end) */
 	if (s->state == CTL_ST_ACTIVE && !s->rr_active) {
 		struct ctl_qslot *q = queue_lowest(s);
 		if (q != NULL && q->seq > s->next_in)

@@ -312,13 +312,14 @@ void ctl_resend_start(struct ctl_session *s, int64_t now, uint64_t begin, uint64
 	}
 	if (s->cfg.resend_max != 0 && end - begin >= s->cfg.resend_max)
 		end = begin + s->cfg.resend_max - 1;
-	if (s->rs_active && begin >= s->rs_next && end <= s->rs_end) {
-		/* Everything asked for is still on its way: answering again would only send the
-		 * same messages twice. */
+	if (s->rs_active && begin >= s->rs_begin && end <= s->rs_end) {
+		/* The request being serviced already covers this one: what it asks for is sent
+		 * or on its way, and answering again would only send the same messages twice. */
 		ctl_emit(s, CTL_EV_PROTOCOL, "redundant ResendRequest suppressed");
 		return;
 	}
 	s->rs_active = true;
+	s->rs_begin = begin;
 	s->rs_next = begin;
 	s->rs_end = end;
 }

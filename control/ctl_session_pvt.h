@@ -51,6 +51,7 @@ struct ctl_session {
 	/* Servicing the peer's ResendRequest: rs_next is the first number not yet answered,
 	 * rs_end the last number to answer. */
 	bool rs_active;
+	uint64_t rs_begin;           /* first number the request being serviced asked for */
 	uint64_t rs_next;
 	uint64_t rs_end;
 	uint32_t rs_count;           /* app messages resent in this call */

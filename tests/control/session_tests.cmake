@@ -23,3 +23,9 @@ foreach(_t test_control_acceptance test_control_session_initiator)
     target_include_directories(${_t} PRIVATE ${_inc_dir} ${CMAKE_CURRENT_SOURCE_DIR}/control)
   endif()
 endforeach()
+
+# test_control_session counts allocations (the hot path must not allocate).
+if(TARGET test_control_session)
+  target_link_options(test_control_session PRIVATE
+      -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc)
+endif()

@@ -39,6 +39,12 @@ struct side {
 	uint32_t next_id;
 };
 
+/* What the faults made happen, summed over all seeds: the test insists each did happen, so
+ * it cannot pass by never exercising recovery. */
+static struct {
+	unsigned long gaps, resent_delivered, logouts, reconnects, lost;
+} seen;
+
 struct sim {
 	struct side a, b;
 	struct pipe ab, ba;
@@ -112,10 +118,22 @@ static void io_deliver(void *arg, const struct fix_msg *m)
 	cr_assert(f->val[0] == other, "seed %llu: %c got its own message back",
 		  (unsigned long long)s->sim->seed, s->name);
 	unsigned id = (unsigned)strtoul(f->val + 1, NULL, 10);
+	if (m->hdr.poss_dup)
+		seen.resent_delivered++;
 	cr_assert(id < MAX_IDS);
 	s->got[id]++;
 	cr_assert(s->got[id] == 1, "seed %llu: %c received %c%u twice",
 		  (unsigned long long)s->sim->seed, s->name, other, id);
+}
+
+static void io_event(void *arg, enum ctl_event ev, const char *text)
+{
+	(void)arg;
+	(void)text;
+	if (ev == CTL_EV_GAP)
+		seen.gaps++;
+	else if (ev == CTL_EV_LOGGED_OUT)
+		seen.logouts++;
 }
 
 static void app_send(struct sim *m, struct side *s)
@@ -143,6 +161,7 @@ static void link_up(struct sim *m)
 	    ctl_session_state(m->b.s) != CTL_ST_DISCONNECTED)
 		return;
 	m->up = true;
+	seen.reconnects++;
 	cr_assert(ctl_session_connect(m->b.s, m->now) == 0);
 	cr_assert(ctl_session_connect(m->a.s, m->now) == 0);
 }
@@ -159,6 +178,7 @@ static void deliver(struct sim *m, struct pipe *p, struct side *to, bool faults)
 	p->n--;
 	unsigned r = faults ? pct(m) : 100;
 	if (r < 4) {
+		seen.lost++;
 		free(b); /* lost */
 		return;
 	}
@@ -186,7 +206,7 @@ static void side_init(struct sim *m, struct side *s, char name, enum ctl_role ro
 	cfg.resend_batch = 1 + (uint32_t)(rnd(m) % 8); /* resends spread over several polls */
 	cfg.max_queue = 16;     /* small, so overflow is exercised too */
 	struct ctl_session_io io = {.arg = s, .send = io_send, .deliver = io_deliver,
-				    .disconnect = io_disconnect};
+				    .disconnect = io_disconnect, .event = io_event};
 	char err[128];
 	s->s = ctl_session_create(&cfg, &io, ctl_store_mem_store(s->st), err, sizeof(err));
 	cr_assert(s->s != NULL, "%s", err);
@@ -277,6 +297,11 @@ Test(session_property, random_faults_converge_without_loss_or_duplicates, .timeo
 	int seeds = e != NULL ? atoi(e) : 150;
 	for (int seed = 1; seed <= seeds; seed++)
 		run_seed((uint64_t)seed, 2000);
+	cr_log_info("gaps %lu, resent deliveries %lu, logouts %lu, connects %lu, lost %lu",
+		    seen.gaps, seen.resent_delivered, seen.logouts, seen.reconnects, seen.lost);
+	cr_assert(seen.gaps > 0 && seen.resent_delivered > 0 && seen.logouts > 0 &&
+		  seen.reconnects > (unsigned long)seeds && seen.lost > 0,
+		  "the faults did not exercise recovery");
 }
 
 Test(session_property, fault_free_exchange_is_exact)
