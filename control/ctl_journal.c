@@ -202,7 +202,7 @@ struct ctl_journal *ctl_journal_open(const char *dir, const struct ctl_journal_c
 		return NULL;
 	}
 	j->dirfd = j->state_fd = -1;
-	j->out.fd = j->app.fd = -1;
+	j->out.fd = j->app.fd = j->out.spare_fd = j->app.spare_fd = -1;
 	j->cfg = *cfg;
 	if (strlen(dir) >= sizeof(j->dir)) {
 		snprintf(err, errlen, "journal: directory name too long (%zu bytes)", strlen(dir));
@@ -300,6 +300,15 @@ static inline int policy_after(struct ctl_journal *j)
 
 int ctl_journal_poll(struct ctl_journal *j)
 {
+	ctl_js_prefault(&j->out, CTL_J_PREFAULT_BYTES);
+	ctl_js_prefault(&j->app, CTL_J_PREFAULT_BYTES / 8);
+	/* The next segment is made once the active one is half full. */
+	if (j->out.fd >= 0 && !j->out.spare_map && j->out.wr > j->out.limit / 2 &&
+	    ctl_js_prepare_spare(&j->out))
+		return -1;
+	if (j->app.fd >= 0 && !j->app.spare_map && j->app.wr > j->app.limit / 2 &&
+	    j->app.tab_n < j->app.max_segments && ctl_js_prepare_spare(&j->app))
+		return -1;
 	if (j->cfg.fsync != CTL_JOURNAL_FSYNC_BATCH || j->unsynced == 0)
 		return 0;
 	if (now_ns() - j->unsynced_since_ns < (uint64_t)j->cfg.batch_usec * 1000u)

@@ -35,6 +35,7 @@ struct ctl_jstream {
 	uint64_t limit;             /* records must end at or before this offset */
 	uint64_t synced;            /* [0, synced) is known durable */
 	uint64_t next_granule;      /* offset at which the next index entry is due */
+	uint64_t touched;           /* pages before this offset were written to ahead of time */
 
 	/* Sparse index of the active OUT segment: bounded by segment size / granule. */
 	struct ctl_jidx_ent *idx;
@@ -42,6 +43,12 @@ struct ctl_jstream {
 
 	uint64_t last_key;          /* OUT: last stored seq across the stream, 0 if none */
 	uint64_t next_segno;        /* number of the next segment created */
+
+	/* The next segment, created ahead of time by ctl_journal_poll() (headerless until used),
+	 * so that a rotation on the append path only writes a header. */
+	int spare_fd;
+	uint8_t *spare_map;
+	uint64_t spare_segno;
 };
 
 struct ctl_journal {
@@ -83,6 +90,14 @@ int ctl_js_drop_oldest(struct ctl_jstream *s);
 int ctl_js_visit(struct ctl_jstream *s, uint64_t begin, uint64_t end, ctl_journal_out_fn out_fn,
 		 ctl_journal_app_fn app_fn, void *arg);
 int ctl_js_fsync_dir(struct ctl_journal *j);
+void ctl_js_prefault(struct ctl_jstream *s, uint64_t window);
+int ctl_js_prepare_spare(struct ctl_jstream *s);
+void ctl_js_drop_spare(struct ctl_jstream *s);
+
+/* How far ahead of the write position ctl_journal_poll() touches pages. */
+#ifndef CTL_J_PREFAULT_BYTES
+#define CTL_J_PREFAULT_BYTES (256u * 1024u)
+#endif
 
 /* The table's i-th row, oldest first. */
 static inline struct ctl_jseg_ent *ctl_js_row(struct ctl_jstream *s, uint32_t i)

@@ -51,6 +51,7 @@ int ctl_js_init(struct ctl_jstream *s, struct ctl_journal *j, uint32_t kind, uin
 	s->seg_size = seg_size;
 	s->max_segments = max_segments;
 	s->fd = -1;
+	s->spare_fd = -1;
 	s->next_segno = 1;
 	if (kind == CTL_JSEG_OUT) {
 		s->idx_cap = (uint32_t)(seg_size / CTL_J_GRANULE + 1);
@@ -74,6 +75,7 @@ void ctl_js_unmap(struct ctl_jstream *s)
 void ctl_js_free(struct ctl_jstream *s)
 {
 	ctl_js_unmap(s);
+	ctl_js_drop_spare(s);
 	free(s->tab);
 	free(s->idx);
 	s->tab = NULL;
@@ -95,6 +97,25 @@ static int msync_range(struct ctl_jstream *s, uint64_t from, uint64_t to)
 	if (msync(s->map + start, to - start, MS_SYNC))
 		return ctl_j_fail_errno(s->j, "msync of a %s segment failed", s->prefix);
 	return 0;
+}
+
+/* A write fault on a clean page of a shared file mapping goes through the file system
+ * (page_mkwrite) even when the page is mapped: storing a zero into each page ahead of the
+ * writer takes that cost here instead of in an append. The bytes after the write position are
+ * zero by construction, so the content does not change. */
+void ctl_js_prefault(struct ctl_jstream *s, uint64_t window)
+{
+	if (s->fd < 0)
+		return;
+	uint64_t from = s->touched > s->wr ? s->touched : s->wr;
+	uint64_t to = s->wr + window < s->limit ? s->wr + window : s->limit;
+	from = (from + CTL_J_PAGE - 1) & ~(uint64_t)(CTL_J_PAGE - 1);
+	for (uint64_t off = from; off < to; off += CTL_J_PAGE) {
+		*(volatile uint8_t *)(s->map + off) = 0;
+		s->j->st.prefaulted_pages++;
+	}
+	if (to > s->touched)
+		s->touched = to;
 }
 
 int ctl_js_sync(struct ctl_jstream *s)
@@ -239,14 +260,18 @@ static int table_push(struct ctl_jstream *s, uint64_t segno)
 	return 0;
 }
 
-static int create(struct ctl_jstream *s)
+/* Creates the file of the next segment, every block allocated and mapped, but without its
+ * header: a file with no header is discarded at recovery, so a spare made ahead of time is
+ * harmless if the process dies before using it. Under BATCH and ALWAYS the file's size, blocks
+ * and name are made durable here, so that activating it later needs only the header synced. */
+int ctl_js_prepare_spare(struct ctl_jstream *s)
 {
 	struct ctl_journal *j = s->j;
+	if (s->spare_map)
+		return 0;
 	char name[NAME_MAX_LEN];
 	uint64_t segno = s->next_segno;
 	seg_name(name, s, segno);
-	if (s->tab_n == s->max_segments)
-		return table_push(s, segno); /* reports the error */
 	int fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ctl_j_fail_errno(j, "cannot create segment %s", name);
@@ -267,6 +292,49 @@ static int create(struct ctl_jstream *s)
 		ctl_j_fail_errno(j, "cannot map segment %s", name);
 		goto fail;
 	}
+	if (j->cfg.fsync != CTL_JOURNAL_FSYNC_NONE) {
+		j->st.syncs++;
+		if (fsync(fd) || ctl_js_fsync_dir(j)) {
+			ctl_j_fail_errno(j, "cannot sync new segment %s", name);
+			munmap(map, s->seg_size);
+			goto fail;
+		}
+	}
+	s->spare_fd = fd;
+	s->spare_map = map;
+	s->spare_segno = segno;
+	s->next_segno = segno + 1;
+	return 0;
+fail:
+	close(fd);
+	unlinkat(j->dirfd, name, 0);
+	return -1;
+}
+
+void ctl_js_drop_spare(struct ctl_jstream *s)
+{
+	if (!s->spare_map)
+		return;
+	char name[NAME_MAX_LEN];
+	seg_name(name, s, s->spare_segno);
+	munmap(s->spare_map, s->seg_size);
+	close(s->spare_fd);
+	unlinkat(s->j->dirfd, name, 0);
+	s->spare_map = NULL;
+	s->spare_fd = -1;
+}
+
+/* Makes the spare (prepared now if ctl_journal_poll() did not do it earlier) the active
+ * segment: writes its header, synced unless the policy is NONE. */
+static int create(struct ctl_jstream *s)
+{
+	struct ctl_journal *j = s->j;
+	if (s->tab_n == s->max_segments)
+		return table_push(s, s->next_segno); /* reports the error */
+	if (ctl_js_prepare_spare(s))
+		return -1;
+	uint8_t *map = s->spare_map;
+	uint64_t segno = s->spare_segno;
 	struct ctl_jseg_hdr *h = (struct ctl_jseg_hdr *)map;
 	h->magic = CTL_J_MAGIC_SEG;
 	h->version = CTL_J_VERSION;
@@ -276,35 +344,26 @@ static int create(struct ctl_jstream *s)
 	h->size = s->seg_size;
 	h->crc = ctl_crc32c(0, h, offsetof(struct ctl_jseg_hdr, crc));
 	if (j->cfg.fsync != CTL_JOURNAL_FSYNC_NONE) {
-		/* The file's size and blocks, its header, and its name must be durable before
-		 * any record in it is reported durable. */
-		j->st.syncs += 2;
-		if (msync(map, CTL_J_PAGE, MS_SYNC) || fsync(fd)) {
-			ctl_j_fail_errno(j, "cannot sync new segment %s", name);
-			munmap(map, s->seg_size);
-			goto fail;
-		}
-		if (ctl_js_fsync_dir(j)) {
-			munmap(map, s->seg_size);
-			goto fail;
-		}
+		/* The header must be durable before any record in it is reported durable. */
+		j->st.syncs++;
+		if (msync(map, CTL_J_PAGE, MS_SYNC))
+			return ctl_j_fail_errno(j, "cannot sync the header of segment %" PRIu64,
+						segno);
 	}
 	table_push(s, segno); /* cannot fail: checked above */
-	s->fd = fd;
+	s->fd = s->spare_fd;
 	s->map = map;
+	s->spare_fd = -1;
+	s->spare_map = NULL;
 	s->size = s->seg_size;
 	s->wr = sizeof(struct ctl_jseg_hdr);
 	s->synced = s->wr;
 	s->limit = s->size - ctl_j_reserve(s->kind, s->size);
 	s->idx_n = 0;
 	s->next_granule = 0;
-	s->next_segno = segno + 1;
+	s->touched = 0;
 	j->st.rotations++;
 	return 0;
-fail:
-	close(fd);
-	unlinkat(j->dirfd, name, 0);
-	return -1;
 }
 
 /* Closes the active segment for good: the INDEX record (OUT) and the footer, so later
@@ -484,8 +543,10 @@ static int map_file(struct ctl_jstream *s, const char *name, int writable, uint6
 	int fd = openat(s->j->dirfd, name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return ctl_j_fail_errno(s->j, "cannot open segment %s", name);
-	void *m = mmap(NULL, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd,
-		       0);
+	/* Whole segments are read (recovery, resend): populating the page tables in one go is
+	 * much cheaper than a fault per page. */
+	void *m = mmap(NULL, size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+		       MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (m == MAP_FAILED) {
 		close(fd);
 		return ctl_j_fail_errno(s->j, "cannot map segment %s", name);
@@ -522,6 +583,7 @@ static int recover_last(struct ctl_jstream *s, const char *name, uint64_t size, 
 	s->size = size;
 	s->wr = end;
 	s->synced = 0; /* unknown: the first sync covers everything */
+	s->touched = 0;
 	s->limit = size - ctl_j_reserve(s->kind, size);
 	if (sealed || end > s->limit) {
 		/* Nothing more goes into it: the next append starts a new segment. */
