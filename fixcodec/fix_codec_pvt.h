@@ -87,6 +87,9 @@ static inline int fix_parse_u64(const char *v, size_t len, uint64_t *out)
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t fix_days_from_civil(int y, unsigned m, unsigned d);
 
+/* Writes "10=ddd<SOH>" (7 bytes) for a byte sum. */
+void fix_put_trailer(char *out, uint32_t sum);
+
 /* Writes the decimal digits of v at out, returns how many (1..20). */
 size_t fix_u64_to_str(uint64_t v, char *out);
 /* Number of decimal digits of v. */
