@@ -248,19 +248,46 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The scaling figure on a shared machine: 10 and 1000 rules measured in alternation, so a
+ * change in the other tenants' load hits both, and the median of the per-round ratios. */
+static double interleaved_ratio(struct run_ctx *c10, struct run_ctx *c1000, double budget_ms)
+{
+	enum { ROUNDS = 9 };
+	double r[ROUNDS];
+
+	for (int i = 0; i < ROUNDS; i++) {
+		struct bench_stats a, b;
+		bench_measure(run_hs, c10, budget_ms / 3, 1000, 30, &a);
+		bench_measure(run_hs, c1000, budget_ms / 3, 1000, 30, &b);
+		r[i] = b.median_ns / a.median_ns;
+	}
+	qsort(r, ROUNDS, sizeof(r[0]), cmp_dbl);
+	return r[ROUNDS / 2];
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 1, 10, 100, 1000 };
 	static struct posix_set posix;
 	struct bench_opts o;
-	double hs_median[4] = { 0 };
+	struct run_ctx ctx[4];
+	double hs_median[4] = { 0 }, hs_min[4] = { 0 };
 
 	bench_parse_opts(argc, argv, &o, NULL);
 	bench_calibrate();
 	make_corpus();
 	make_rules();
-	bench_print_meta(&o, "filter");
-	bench_print_table_header(&o, "Filters: ns per NewOrderSingle (64 variants, ~200 B)");
+	if (!o.callgrind) {
+		bench_print_meta(&o, "filter");
+		bench_print_table_header(&o, "Filters: ns per NewOrderSingle (64 variants, ~220 B)");
+	}
 	for (size_t k = 0; k < 4; k++) {
 		size_t n = sizes[k];
 		char err[256], work[32];
@@ -269,11 +296,12 @@ int main(int argc, char **argv)
 		double build_ms = now_ms() - t0;
 		if (!f)
 			bench_fail("build of %zu rules: %s", n, err);
-		struct run_ctx c = { .f = f, .s = fix_filter_scratch_new(f), .p = &posix };
-		if (!c.s)
+		struct run_ctx *c = &ctx[k];
+		*c = (struct run_ctx){ .f = f, .s = fix_filter_scratch_new(f), .p = &posix };
+		if (!c->s)
 			bench_fail("scratch for %zu rules", n);
 		posix_build(&posix, n);
-		unsigned flagged = check_verdicts(&c, n);
+		unsigned flagged = check_verdicts(c, n);
 
 		snprintf(work, sizeof(work), "filter %zu rules", n);
 		struct bench_stats hs, px;
@@ -282,15 +310,14 @@ int main(int argc, char **argv)
 				cg_filter_rules_1, cg_filter_rules_10, cg_filter_rules_100,
 				cg_filter_rules_1000
 			};
-			cg[k](&c, o.iterations);
+			cg[k](c, o.iterations);
 			posix_free(&posix);
-			fix_filter_scratch_free(c.s);
-			fix_filter_free(f);
 			continue;
 		}
-		bench_measure(run_hs, &c, o.budget_ms, 1000, 30, &hs);
-		bench_measure(run_posix, &c, o.budget_ms, 1000, 30, &px);
+		bench_measure(run_hs, c, o.budget_ms, 1000, 30, &hs);
+		bench_measure(run_posix, c, o.budget_ms, 1000, 30, &px);
 		hs_median[k] = hs.median_ns;
+		hs_min[k] = hs.min_ns;
 		bench_print_row(&o, "filter", work, "hyperscan", "NOS", &hs, "speed-up over regexec",
 				px.median_ns / hs.median_ns);
 		bench_print_row(&o, "filter", work, "posix-regexec", "NOS", &px, NULL, 0);
@@ -302,17 +329,22 @@ int main(int argc, char **argv)
 			printf("%-22s (built in %.1f ms; %u of %d messages flagged, same verdicts "
 			       "as regexec)\n", "", build_ms, flagged, N_MSG);
 		posix_free(&posix);
-		fix_filter_scratch_free(c.s);
-		fix_filter_free(f);
 	}
 	if (!o.callgrind) {
-		double ratio = hs_median[3] / hs_median[1];
+		double inter = interleaved_ratio(&ctx[1], &ctx[3], o.budget_ms);
+		double med = hs_median[3] / hs_median[1], best = hs_min[3] / hs_min[1];
 		if (o.json)
 			printf("{\"bench\":\"filter\",\"workload\":\"scaling\",\"figure\":"
-			       "\"1000 rules vs 10 rules\",\"ratio\":%.2f,\"target_max\":2.0}\n",
-			       ratio);
+			       "\"1000 rules vs 10 rules\",\"ratio\":%.2f,\"ratio_medians\":%.2f,"
+			       "\"ratio_mins\":%.2f,\"target_max\":2.0}\n", inter, med, best);
 		else
-			printf("\n1000 rules cost %.2fx of 10 rules (target: at most 2x)\n", ratio);
+			printf("\n1000 rules cost %.2fx of 10 rules (median of 9 alternating rounds; "
+			       "table medians %.2fx, best samples %.2fx; target: at most 2x)\n", inter,
+			       med, best);
+	}
+	for (size_t k = 0; k < 4; k++) {
+		fix_filter_scratch_free(ctx[k].s);
+		fix_filter_free((struct fix_filter *)ctx[k].f);
 	}
 	return 0;
 }
