@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       dpdk dpdk-dev libdpdk-dev python3-pyelftools
-      libhyperscan-dev libcriterion-dev libquickfix-dev libinih-dev
+      libhyperscan-dev libcriterion-dev libquickfix-dev libinih-dev libcrypt-dev
       iproute2 tshark python3-scapy gnuplot-nox valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
