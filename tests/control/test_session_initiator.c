@@ -1,4 +1,4 @@
-/* Our own initiator scenarios (tests/control/scenarios/initiator/*.def): the same format as
+/* Our own initiator scenarios (tests/control/scenarios/initiator/NAME.def): the same format as
  * QuickFIX's acceptance suite seen from the other side: I lines are what the venue sends, E
  * lines what the initiator must send. One test per scenario file. */
 #include <criterion/criterion.h>
