@@ -94,6 +94,11 @@ struct ctl_session *ctl_session_create(const struct ctl_session_cfg *cfg,
 	s->cfg.password = s->pass;
 	s->cfg.no_resend_types = NULL;
 	s->dict = cfg->no_validate ? NULL : fix_dict_get(cfg->ver);
+	if (!cfg->no_validate && s->dict == NULL) {
+		snprintf(err, err_cap, "session: no data dictionary for %s", fix_version_str(cfg->ver));
+		free(s);
+		return NULL;
+	}
 	s->out_cap = (size_t)cfg->max_msg + FIX_MAX_REWRITE_HEADER;
 	s->out = malloc(s->out_cap);
 	s->fields_in = calloc(cfg->max_fields, sizeof(struct fix_field));

@@ -359,3 +359,57 @@ Test(session, in_sequence_application_message_does_not_allocate)
 	cr_assert_eq(after, before, "%lu allocations for 200 in-sequence messages", after - before);
 	rm(h);
 }
+
+static void with_789(struct ctl_session_cfg *c, struct h *h)
+{
+	(void)h;
+	c->next_expected_seq = true;
+}
+
+Test(session, acceptor_honours_next_expected_msg_seq_num_on_logon)
+{
+	struct h *h = mk(with_789);
+	logon(h);
+	send_orders(h, 3); /* 2..4 */
+	ctl_session_disconnected(h->s, T0);
+	cr_assert_eq(ctl_session_connect(h->s, T0), 0);
+	/* The peer got only our Logon (1): it expects 2, and says so. */
+	in(h, T0, "35=A|34=2|98=0|108=30|789=2|");
+	cr_assert(ctl_session_logged_on(h->s));
+	cr_assert_eq(h->nout, 4, "%zu", h->nout);
+	cr_assert(sent_has(h, 0, "35=A|34=5|") && sent_has(h, 0, "|789=3|"), "%s", h->out[0]);
+	cr_assert(sent_has(h, 1, "35=D|34=2|43=Y|"), "%s", h->out[1]);
+	cr_assert(sent_has(h, 2, "35=8|34=3|43=Y|"), "%s", h->out[2]);
+	cr_assert(sent_has(h, 3, "35=D|34=4|43=Y|"), "%s", h->out[3]);
+	rm(h);
+}
+
+Test(session, next_expected_msg_seq_num_beyond_what_was_sent_is_a_logout)
+{
+	struct h *h = mk(with_789);
+	cr_assert_eq(ctl_session_connect(h->s, T0), 0);
+	in(h, T0, "35=A|34=1|98=0|108=30|789=9|");
+	cr_assert_eq(h->nout, 2);
+	cr_assert(sent_has(h, 1, "35=5|") && sent_has(h, 1, "58=NextExpectedMsgSeqNum 9"),
+		  "%s", h->out[1]);
+	cr_assert_eq(ctl_session_state(h->s), CTL_ST_LOGOUT_SENT);
+	rm(h);
+}
+
+Test(session, configuration_errors_are_reported)
+{
+	struct ctl_store_mem *st = ctl_store_mem_create();
+	struct ctl_session_cfg cfg;
+	ctl_session_cfg_init(&cfg);
+	cfg.sender_comp_id = "ISLD";
+	cfg.target_comp_id = "";
+	struct ctl_session_io io = {.send = h_send, .deliver = h_deliver, .disconnect = h_disc};
+	char err[128] = "";
+	cr_assert_null(ctl_session_create(&cfg, &io, ctl_store_mem_store(st), err, sizeof(err)));
+	cr_assert(strstr(err, "CompID") != NULL, "%s", err);
+	cfg.target_comp_id = "TW";
+	cfg.ver = FIX_VER_UNKNOWN;
+	cr_assert_null(ctl_session_create(&cfg, &io, ctl_store_mem_store(st), err, sizeof(err)));
+	cr_assert(strstr(err, "version") != NULL, "%s", err);
+	ctl_store_mem_destroy(st);
+}

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_journal.h"
 #include "ctl_session.h"
+#include "ctl_store_journal.h"
 #include "ctl_store_mem.h"
 
 #define PIPE_CAP 4096
@@ -188,13 +190,17 @@ static void deliver(struct sim *m, struct pipe *p, struct side *to, bool faults)
 	free(b);
 }
 
-static void side_init(struct sim *m, struct side *s, char name, enum ctl_role role,
-		      struct pipe *out)
+/* A side over store (journal), or over a fresh in-memory store when store.ops is NULL. */
+static void side_init_on(struct sim *m, struct side *s, char name, enum ctl_role role,
+			 struct pipe *out, struct ctl_store store)
 {
 	s->sim = m;
 	s->name = name;
 	s->out = out;
-	s->st = ctl_store_mem_create();
+	if (store.ops == NULL) {
+		s->st = ctl_store_mem_create();
+		store = ctl_store_mem_store(s->st);
+	}
 	struct ctl_session_cfg cfg;
 	ctl_session_cfg_init(&cfg);
 	cfg.role = role;
@@ -208,8 +214,14 @@ static void side_init(struct sim *m, struct side *s, char name, enum ctl_role ro
 	struct ctl_session_io io = {.arg = s, .send = io_send, .deliver = io_deliver,
 				    .disconnect = io_disconnect, .event = io_event};
 	char err[128];
-	s->s = ctl_session_create(&cfg, &io, ctl_store_mem_store(s->st), err, sizeof(err));
+	s->s = ctl_session_create(&cfg, &io, store, err, sizeof(err));
 	cr_assert(s->s != NULL, "%s", err);
+}
+
+static void side_init(struct sim *m, struct side *s, char name, enum ctl_role role,
+		      struct pipe *out)
+{
+	side_init_on(m, s, name, role, out, (struct ctl_store){NULL, NULL});
 }
 
 static void check_delivered(const struct side *from, const struct side *to, uint64_t seed)
@@ -332,4 +344,86 @@ Test(session_property, fault_free_exchange_is_exact)
 	ctl_store_mem_destroy(m->a.st);
 	ctl_store_mem_destroy(m->b.st);
 	free(m);
+}
+
+static struct ctl_journal *journal_open(const char *dir)
+{
+	struct ctl_journal_config jc;
+	ctl_journal_config_default(&jc);
+	jc.segment_size = 1024 * 1024;
+	char err[256];
+	struct ctl_journal *j = ctl_journal_open(dir, &jc, err, sizeof(err));
+	cr_assert(j != NULL, "%s", err);
+	return j;
+}
+
+static void deliver_all(struct sim *m)
+{
+	for (int k = 0; k < 1000 && (m->ab.n > 0 || m->ba.n > 0); k++) {
+		deliver(m, &m->ab, &m->b, false);
+		deliver(m, &m->ba, &m->a, false);
+		settle(m);
+	}
+}
+
+Test(session_property, restart_over_the_journal_resumes_without_reset)
+{
+	char dir[] = "/tmp/fixmux_session_journal_XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	struct sim *m = calloc(1, sizeof(*m));
+	m->rng = 11;
+	m->now = 1795694400ll * NS;
+	struct ctl_journal *j = journal_open(dir);
+	struct ctl_store js;
+	ctl_store_journal_init(&js, j);
+	side_init_on(m, &m->a, 'A', CTL_ROLE_INITIATOR, &m->ab, js);
+	side_init(m, &m->b, 'B', CTL_ROLE_ACCEPTOR, &m->ba);
+	link_up(m);
+	deliver_all(m);
+	cr_assert(ctl_session_logged_on(m->a.s) && ctl_session_logged_on(m->b.s));
+	for (int i = 0; i < 5; i++)
+		app_send(m, &m->a);
+	app_send(m, &m->b);
+	app_send(m, &m->b);
+	/* B gets A's first four orders; the fifth is in flight when A's process dies. */
+	for (int i = 0; i < 4; i++)
+		deliver(m, &m->ab, &m->b, false);
+	deliver(m, &m->ba, &m->a, false);
+	deliver(m, &m->ba, &m->a, false);
+	cr_assert_eq(m->b.got[3], 1);
+	cr_assert_eq(m->b.got[4], 0);
+
+	/* kill -9 of A: no Logout, the session object and the journal mapping just vanish. */
+	link_down(m);
+	ctl_session_destroy(m->a.s);
+	ctl_journal_close(j);
+
+	j = journal_open(dir);
+	ctl_store_journal_init(&js, j);
+	m->a.next_id = 5;
+	side_init_on(m, &m->a, 'A', CTL_ROLE_INITIATOR, &m->ab, js);
+	cr_assert_eq(ctl_session_next_out(m->a.s), 7, "Logon + 5 orders sent before the crash");
+	cr_assert_eq(ctl_session_next_in(m->a.s), 4, "Logon + 2 orders received before the crash");
+	link_up(m);
+	deliver_all(m);
+	for (int t = 0; t < 30; t++) {
+		m->now += NS;
+		settle(m);
+		deliver_all(m);
+	}
+	cr_assert(ctl_session_logged_on(m->a.s) && ctl_session_logged_on(m->b.s));
+	cr_assert_eq(m->b.got[4], 1, "the order lost in flight was resent from the journal");
+	check_delivered(&m->a, &m->b, 0);
+	check_delivered(&m->b, &m->a, 0);
+	cr_assert_eq(ctl_session_next_out(m->a.s), ctl_session_next_in(m->b.s));
+	cr_assert_eq(ctl_session_next_out(m->b.s), ctl_session_next_in(m->a.s));
+
+	ctl_session_destroy(m->a.s);
+	ctl_session_destroy(m->b.s);
+	ctl_journal_close(j);
+	ctl_store_mem_destroy(m->b.st);
+	free(m);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
 }
