@@ -133,6 +133,25 @@ void bench_measure(bench_fn fn, void *ctx, double budget_ms, uint32_t max_batch,
 	free(v);
 }
 
+double bench_ratio_interleaved(bench_fn a, void *ctx_a, bench_fn b, void *ctx_b,
+			       double budget_ms, int rounds)
+{
+	double r[64];
+	struct bench_stats sa, sb;
+
+	if (rounds < 1)
+		rounds = 1;
+	if (rounds > 64)
+		rounds = 64;
+	for (int i = 0; i < rounds; i++) {
+		bench_measure(a, ctx_a, budget_ms / rounds / 2, 1000, 30, &sa);
+		bench_measure(b, ctx_b, budget_ms / rounds / 2, 1000, 30, &sb);
+		r[i] = sb.median_ns / sa.median_ns;
+	}
+	qsort(r, (size_t)rounds, sizeof(r[0]), cmp_double);
+	return r[rounds / 2];
+}
+
 void bench_parse_opts(int argc, char **argv, struct bench_opts *o, const char *extra_usage)
 {
 	memset(o, 0, sizeof(*o));

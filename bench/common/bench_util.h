@@ -41,6 +41,12 @@ struct bench_stats {
 void bench_measure(bench_fn fn, void *ctx, double budget_ms, uint32_t max_batch,
 		   uint32_t min_samples, struct bench_stats *st);
 
+/* The ratio cost(b)/cost(a) on a machine whose load changes: a and b measured in alternation
+ * for `rounds` rounds (each a and b get budget_ms / rounds / 2), the median of the per-round
+ * ratios of medians. */
+double bench_ratio_interleaved(bench_fn a, void *ctx_a, bench_fn b, void *ctx_b,
+			       double budget_ms, int rounds);
+
 /* Options every benchmark accepts. */
 struct bench_opts {
 	bool json;           /* --json: one JSON object per figure, one per line */
