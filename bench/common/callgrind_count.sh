@@ -22,7 +22,7 @@ callgrind_annotate --inclusive=yes "$out/cg.out" 2>/dev/null |
 		if (json)
 			printf("{\"bench\":\"%s\",\"workload\":\"%s\",\"case\":\"%s\",\"instructions_per_msg\":%.1f,\"iterations\":%d,\"tool\":\"callgrind\"}\n", bench, work, item, ir / n, n)
 		else
-			printf("%-14s %-12s %9.1f instructions/message (%d iterations)\n", item, work, ir / n, n)
+			printf("%-14s %-15s %9.1f instructions/message (%d iterations)\n", item, work, ir / n, n)
 		found++
 	}
 	END { if (!found) { print "callgrind: no " prefix "* counts found" > "/dev/stderr"; exit 1 } }'
