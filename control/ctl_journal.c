@@ -338,8 +338,9 @@ int ctl_journal_set_next_in(struct ctl_journal *j, uint64_t next_in)
 /* Drops the outbound stream and sets the counters, in the order that a crash cannot undo
  * half-way: the new epoch is made durable first, so that recovery deletes any old segment
  * that survives, then the files go. */
-static int reset_out(struct ctl_journal *j, uint64_t next_in, uint64_t next_out)
+int ctl_journal_reset(struct ctl_journal *j)
 {
+	const uint64_t next_in = 1, next_out = 1;
 	ctl_js_unmap(&j->out);
 	j->epoch++;
 	j->next_in = next_in;
@@ -355,20 +356,28 @@ static int reset_out(struct ctl_journal *j, uint64_t next_in, uint64_t next_out)
 	return ctl_js_rotate(&j->out);
 }
 
+/* Lowers next_out to v <= the last stored seq: the stored messages from v on could not be
+ * resent under their numbers, so they go. The counter is written first: recovery takes
+ * max(state next_out, last stored seq + 1), so a crash half-way through the truncation leaves
+ * next_out just above what remains, never above a hole. */
+static int lower_out(struct ctl_journal *j, uint64_t v)
+{
+	j->next_out = v;
+	state_write(j);
+	if (j->cfg.fsync != CTL_JOURNAL_FSYNC_NONE && state_sync(j))
+		return -1;
+	return ctl_js_truncate(&j->out, v);
+}
+
 int ctl_journal_set_next_out(struct ctl_journal *j, uint64_t next_out)
 {
 	if (next_out == 0)
 		return ctl_j_fail(j, "next_out must be at least 1");
-	if (j->out.last_key && next_out <= j->out.last_key)
-		return reset_out(j, j->next_in, next_out);
+	if (next_out <= j->out.last_key && lower_out(j, next_out))
+		return -1;
 	j->next_out = next_out;
 	state_write(j);
 	return policy_after(j);
-}
-
-int ctl_journal_reset(struct ctl_journal *j)
-{
-	return reset_out(j, 1, 1);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -379,17 +388,21 @@ int ctl_journal_append_out(struct ctl_journal *j, uint64_t seq, const void *msg,
 	if (__builtin_expect(len > j->cfg.max_record, 0))
 		return ctl_j_fail(j, "outbound message of %zu bytes exceeds max_record %u", len,
 				  j->cfg.max_record);
-	if (__builtin_expect(seq <= j->out.last_key || seq == 0, 0))
-		return ctl_j_fail(j, "outbound seq %" PRIu64 " is not above the last stored %" PRIu64,
-				  seq, j->out.last_key);
+	if (__builtin_expect(seq == 0, 0))
+		return ctl_j_fail(j, "outbound seq 0");
+	/* A number at or below the last stored one (after an operator lowered next_out) replaces
+	 * the stored messages from there on, as the in-memory store does. */
+	if (__builtin_expect(seq <= j->out.last_key, 0) && lower_out(j, seq))
+		return -1;
 	if (ctl_js_append(&j->out, CTL_JREC_OUT, seq, msg, (uint32_t)len))
 		return -1;
 	j->out.last_key = seq;
 	/* Recovery takes max(state next_out, last seq + 1), so the state page needs writing only
 	 * when next_out goes below what it says. */
-	if (seq + 1 < j->next_out)
-		state_write(j);
+	int lower = seq + 1 < j->next_out;
 	j->next_out = seq + 1;
+	if (lower)
+		state_write(j);
 	j->st.bytes_appended += len;
 	return policy_after(j);
 }

@@ -86,6 +86,7 @@ int ctl_js_rotate(struct ctl_jstream *s);
 int ctl_js_sync(struct ctl_jstream *s);
 void ctl_js_unmap(struct ctl_jstream *s);
 int ctl_js_drop_all(struct ctl_jstream *s);
+int ctl_js_truncate(struct ctl_jstream *s, uint64_t v);
 int ctl_js_drop_oldest(struct ctl_jstream *s);
 int ctl_js_visit(struct ctl_jstream *s, uint64_t begin, uint64_t end, ctl_journal_out_fn out_fn,
 		 ctl_journal_app_fn app_fn, void *arg);

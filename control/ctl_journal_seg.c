@@ -624,6 +624,80 @@ static int recover_sealed(struct ctl_jstream *s, const char *name, uint64_t size
 	return 0;
 }
 
+/* Removes every OUT record with seq >= v: whole segments from the newest back, then the tail
+ * of the segment that keeps something, which becomes the active segment again (the in-memory
+ * store does the same when a lower number is saved). The tail is zeroed from its first record
+ * on, so a crash half-way leaves a shorter chain, never a broken one. */
+int ctl_js_truncate(struct ctl_jstream *s, uint64_t v)
+{
+	struct ctl_journal *j = s->j;
+	char name[NAME_MAX_LEN];
+	int dropped = 0;
+	while (s->tab_n) {
+		struct ctl_jseg_ent *last = ctl_js_row(s, s->tab_n - 1);
+		if (last->count && last->first_key < v)
+			break;
+		if (s->fd >= 0)
+			ctl_js_unmap(s);
+		seg_name(name, s, last->segno);
+		if (unlinkat(j->dirfd, name, 0) && errno != ENOENT)
+			return ctl_j_fail_errno(j, "cannot delete segment %s", name);
+		s->tab_n--;
+		dropped = 1;
+	}
+	uint64_t prev = 0;
+	for (uint32_t i = s->tab_n; i-- > 1;) {
+		const struct ctl_jseg_ent *e = ctl_js_row(s, i - 1);
+		if (e->count) {
+			prev = e->last_key;
+			break;
+		}
+	}
+	if (s->tab_n && ctl_js_row(s, s->tab_n - 1)->last_key >= v) {
+		struct ctl_jseg_ent *last = ctl_js_row(s, s->tab_n - 1);
+		ctl_js_unmap(s);
+		seg_name(name, s, last->segno);
+		struct stat stb;
+		int fd;
+		uint8_t *map;
+		if (fstatat(j->dirfd, name, &stb, 0))
+			return ctl_j_fail_errno(j, "cannot stat segment %s", name);
+		uint64_t size = (uint64_t)stb.st_size;
+		if (map_file(s, name, 1, size, &fd, &map))
+			return -1;
+		uint64_t off = sizeof(struct ctl_jseg_hdr);
+		const struct ctl_jrec_hdr *h;
+		while (rec_check(s, map, off, size - sizeof(struct ctl_jseg_footer), last->segno,
+				 &h) == REC_OK &&
+		       h->type == CTL_JREC_OUT && h->key < v)
+			off = rec_next(off, h);
+		memset(map + off, 0, sizeof(struct ctl_jrec_hdr)); /* the chain ends here first */
+		zero_tail(map, off, size);
+		munmap(map, size);
+		close(fd);
+		/* Walked again as at recovery: row, sparse index and write position. */
+		uint64_t cuts = j->st.torn_tail_cuts, segno = last->segno;
+		memset(last, 0, sizeof(*last));
+		last->segno = segno;
+		if (recover_last(s, name, size, &prev))
+			return -1;
+		j->st.torn_tail_cuts = cuts;
+	}
+	s->last_key = prev;
+	for (uint32_t i = s->tab_n; i-- > 0;) {
+		const struct ctl_jseg_ent *e = ctl_js_row(s, i);
+		if (e->count) {
+			s->last_key = e->last_key;
+			break;
+		}
+	}
+	if (dropped && j->cfg.fsync != CTL_JOURNAL_FSYNC_NONE && ctl_js_fsync_dir(j))
+		return -1;
+	if (s->fd < 0)
+		return ctl_js_rotate(s);
+	return 0;
+}
+
 int ctl_js_recover(struct ctl_jstream *s)
 {
 	struct ctl_journal *j = s->j;

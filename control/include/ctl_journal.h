@@ -91,13 +91,14 @@ const char *ctl_journal_error(const struct ctl_journal *j);
 /* --- sequence numbers (both start at 1) --- */
 int ctl_journal_get_seqs(const struct ctl_journal *j, uint64_t *next_in, uint64_t *next_out);
 int ctl_journal_set_next_in(struct ctl_journal *j, uint64_t next_in);
-/* Lowering next_out to or below the last stored outbound seq discards every stored outbound
- * message (they could no longer be resent under their numbers): an outbound-only reset. */
+/* Lowering next_out to or below the last stored outbound seq discards the stored messages
+ * with seq >= next_out (they could no longer be resent under their numbers). */
 int ctl_journal_set_next_out(struct ctl_journal *j, uint64_t next_out);
 
 /* --- outbound messages: the resend source --- */
-/* Stores msg under seq, which must be above the last stored seq (-1 otherwise); next_out
- * becomes seq + 1. */
+/* Stores msg under seq; next_out becomes seq + 1. A seq at or below the last stored one
+ * first discards the stored messages from seq on (slow path: only after an operator lowered
+ * the number), like the in-memory store. */
 int ctl_journal_append_out(struct ctl_journal *j, uint64_t seq, const void *msg, size_t len);
 /* Visits stored messages with begin <= seq <= end (end 0 = to the last). Messages that are not
  * available (never stored, pruned, or unreadable) are skipped: the session gap-fills them. */

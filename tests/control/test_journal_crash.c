@@ -20,7 +20,9 @@
 
 #include "journal_util.h"
 
-enum { REP_MSG = 1, REP_RESET = 2, REP_DURABLE = 3 };
+/* REP_OP: the start-up operation (reset, or lowering next_out) is done. */
+enum { REP_MSG = 1, REP_OP = 2, REP_DURABLE = 3 };
+enum { OP_NONE, OP_RESET, OP_LOWER };
 
 struct report {
 	uint64_t tag;
@@ -82,7 +84,8 @@ static void send_report(int fd, uint64_t tag, uint64_t seq, uint64_t apps)
 }
 
 /* The writer: never returns. */
-static void child_run(const char *dir, enum ctl_journal_fsync policy, int do_reset, int fd)
+static void child_run(const char *dir, enum ctl_journal_fsync policy, int op, uint64_t lower_to,
+		      int fd)
 {
 	struct ctl_journal_config c = crash_cfg(policy);
 	char err[512], buf[512];
@@ -92,10 +95,15 @@ static void child_run(const char *dir, enum ctl_journal_fsync policy, int do_res
 	uint64_t apps = 0, in, out;
 	if (ctl_journal_for_each_app(j, count_app, &apps))
 		child_fail("count app records", j, NULL);
-	if (do_reset) {
+	if (op == OP_RESET) {
 		if (ctl_journal_reset(j))
 			child_fail("reset", j, NULL);
-		send_report(fd, REP_RESET, 0, apps);
+		send_report(fd, REP_OP, 0, apps);
+	} else if (op == OP_LOWER) {
+		/* an operator lowers next_out: the stored tail from there on goes */
+		if (ctl_journal_set_next_out(j, lower_to))
+			child_fail("set_next_out", j, NULL);
+		send_report(fd, REP_OP, 0, apps);
 	}
 	ctl_journal_get_seqs(j, &in, &out);
 	for (uint64_t seq = out;; seq++) {
@@ -133,6 +141,7 @@ struct model {
 
 struct check {
 	uint64_t first, last, n, prev;
+	uint64_t gap_from, gap_to; /* the first gap */
 	int gap, bad;
 };
 
@@ -143,8 +152,10 @@ static int check_out(void *arg, uint64_t seq, const char *msg, size_t len)
 	size_t wl = tu_msg(MSG_SEED, seq, want);
 	if (wl != len || memcmp(want, msg, len) != 0)
 		c->bad++;
-	if (c->n && seq != c->prev + 1)
-		c->gap++;
+	if (c->n && seq != c->prev + 1 && !c->gap++) {
+		c->gap_from = c->prev;
+		c->gap_to = seq;
+	}
 	if (!c->n)
 		c->first = seq;
 	c->prev = c->last = seq;
@@ -196,12 +207,13 @@ static void crash_run(enum ctl_journal_fsync policy, uint64_t default_iters)
 	for (uint64_t it = 0; it < iters; it++) {
 		int p[2];
 		cr_assert_eq(pipe(p), 0);
-		int do_reset = it % 50 == 49;
+		int op = it % 50 == 49 ? OP_RESET : it % 50 == 24 ? OP_LOWER : OP_NONE;
+		uint64_t lower_to = m.last + 1 > 300 ? m.last + 1 - 300 : 1;
 		pid_t pid = fork();
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
 			close(p[0]);
-			child_run(dir, policy, do_reset, p[1]);
+			child_run(dir, policy, op, lower_to, p[1]);
 		}
 		close(p[1]);
 		/* Half of the kills land within the first millisecond (start-up recovery), the
@@ -215,7 +227,7 @@ static void crash_run(enum ctl_journal_fsync policy, uint64_t default_iters)
 		uint64_t start = (uint64_t)t0.tv_sec * 1000000 + (uint64_t)t0.tv_nsec / 1000;
 		struct report rep[256];
 		uint64_t reported = 0, reported_apps = m.apps, durable = 0, reports = 0;
-		int reset_done = 0, child_exited = 0;
+		int op_done = op == OP_NONE, child_exited = 0;
 		for (;;) {
 			struct timespec t;
 			clock_gettime(CLOCK_MONOTONIC, &t);
@@ -233,8 +245,8 @@ static void crash_run(enum ctl_journal_fsync policy, uint64_t default_iters)
 			}
 			for (ssize_t i = 0; i < n / (ssize_t)sizeof(rep[0]); i++) {
 				reports++;
-				if (rep[i].tag == REP_RESET)
-					reset_done = 1;
+				if (rep[i].tag == REP_OP)
+					op_done = 1;
 				else if (rep[i].tag == REP_MSG)
 					reported = rep[i].seq, reported_apps = rep[i].apps;
 				else if (rep[i].tag == REP_DURABLE)
@@ -252,8 +264,8 @@ static void crash_run(enum ctl_journal_fsync policy, uint64_t default_iters)
 		while ((n = read(p[0], rep, sizeof(rep))) > 0) {
 			for (ssize_t i = 0; i < n / (ssize_t)sizeof(rep[0]); i++) {
 				reports++;
-				if (rep[i].tag == REP_RESET)
-					reset_done = 1;
+				if (rep[i].tag == REP_OP)
+					op_done = 1;
 				else if (rep[i].tag == REP_MSG)
 					reported = rep[i].seq, reported_apps = rep[i].apps;
 				else if (rep[i].tag == REP_DURABLE)
@@ -287,23 +299,29 @@ static void crash_run(enum ctl_journal_fsync policy, uint64_t default_iters)
 			 (unsigned long long)m.last, (unsigned long long)c.first,
 			 (unsigned long long)c.last, (unsigned long long)in, (unsigned long long)out);
 		cr_assert_eq(c.bad, 0, "garbage in a recovered message: %s", where);
-		cr_assert_eq(c.gap, 0, "a gap in the recovered messages: %s", where);
+		cr_assert_eq(c.gap, 0, "a gap in the recovered messages (%llu -> %llu): %s",
+			     (unsigned long long)c.gap_from, (unsigned long long)c.gap_to, where);
 		cr_assert_eq(a.bad, 0, "garbage in a recovered application record: %s", where);
 		cr_assert_eq(st.corrupt_records, 0, "a kill must not corrupt sealed data: %s", where);
 
 		/* The prefix: what the writer finished is there; at most the one step it was in
 		 * the middle of is there too. */
 		uint64_t lo, hi;
-		if (reset_done || reported) {
+		uint64_t after_op = op == OP_RESET ? 0 : op == OP_LOWER ? lower_to - 1 : m.last;
+		if (reported) {
 			lo = reported;
 			hi = reported + 1;
-		} else if (do_reset) {
+		} else if (op_done) {
+			lo = after_op;
+			hi = after_op + 1;
+		} else if (op == OP_RESET) {
 			/* killed before reporting the reset: either side of it, nothing after */
 			lo = c.last == 0 ? 0 : m.last;
-			hi = c.last == 0 ? 0 : m.last + 1;
+			hi = c.last == 0 ? 0 : m.last;
 		} else {
-			lo = m.last;
-			hi = m.last + 1;
+			/* killed while lowering next_out: anywhere between, nothing after */
+			lo = after_op;
+			hi = m.last;
 		}
 		cr_assert(c.last >= lo && c.last <= hi, "not the written prefix: %s", where);
 		cr_assert_geq(c.last, durable, "a reported-durable message is missing: %s", where);
@@ -311,7 +329,7 @@ static void crash_run(enum ctl_journal_fsync policy, uint64_t default_iters)
 		/* next_in is set after each append: it is the reported message's + 1, or one
 		 * step further; without a report, as before (1 after a reset) or one step on. */
 		uint64_t base_in = m.in;
-		if (reset_done || (do_reset && c.last == 0))
+		if (op == OP_RESET && (op_done || c.last == 0))
 			base_in = 1;
 		if (reported)
 			cr_assert((in == reported + 1 || in == reported + 2) && in <= c.last + 1,
