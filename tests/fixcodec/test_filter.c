@@ -366,6 +366,42 @@ Test(filter, scratch_too_small_for_a_filter_is_an_error_not_a_crash)
 	fix_filter_free(big);
 }
 
+/* The filter on what fix_parse produces from wire bytes (framing fields, a group, a data
+ * field holding SOH), as the client lcore will use it. */
+Test(filter, scans_a_message_parsed_from_the_wire)
+{
+	static const char body[] = "35=D\00149=ALICE\00156=LMAX.Orders\00134=7\001"
+				   "52=20261126-12:00:00.000\00111=ORD1\00155=EUR/USD\00154=1\001"
+				   "38=100\00140=1\00160=20261126-12:00:00.000\001453=2\001"
+				   "448=GOOD\001447=D\001452=3\001448=EVILCORP\001447=D\001452=3\001"
+				   "95=4\00196=a\001bc\001";
+	char wire[512];
+	int n = snprintf(wire, sizeof(wire), "8=FIX.4.4\0019=%zu\001%s", sizeof(body) - 1, body);
+	unsigned sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += (unsigned char)wire[i];
+	n += snprintf(wire + n, sizeof(wire) - (size_t)n, "10=%03u\001", sum % 256);
+
+	struct fix_field fields[64];
+	struct fix_msg m = { .fields = fields, .cap = 64 };
+	cr_assert_eq(fix_parse(&m, wire, (size_t)n), FIX_OK);
+
+	struct fix_filter_rule rules[] = {
+		{ "evil-party", 448, "^EVIL", FIX_FILTER_DENY },
+		{ "raw-with-soh", 96, "a\\x01b", FIX_FILTER_ALERT },
+		{ "wrong-sender", 49, "^BOB$", FIX_FILTER_DENY },
+	};
+	struct fix_filter *f = build_ok(rules, 3);
+	struct fix_filter_scratch *s = fix_filter_scratch_new(f);
+	struct fix_filter_result r;
+	cr_assert_eq(fix_filter_scan(f, s, &m, &r), FIX_OK);
+	cr_assert_eq(r.deny, 0, "the second group entry's party is denied");
+	cr_assert_eq(r.n_alerts, 1);
+	cr_assert_str_eq(fix_filter_rule_name(f, r.alerts[0]), "raw-with-soh");
+	fix_filter_scratch_free(s);
+	fix_filter_free(f);
+}
+
 /* ---- swap while a scanner thread keeps scanning ---- */
 
 struct swap_ctx {
