@@ -13,12 +13,8 @@
 
 #include "bench_util.h"
 #include "fix_msg.h"
-#if BENCH_HAVE_VALIDATE
 #include "fix_dict.h"
-#endif
-#if BENCH_HAVE_ENCODE || BENCH_HAVE_REWRITE
 #include "fix_encode.h"
-#endif
 #if BENCH_HAVE_QUICKFIX
 #include "bench_quickfix.h"
 #endif
@@ -222,7 +218,6 @@ static void check_frame_parse(struct bmsg *b)
 		bench_fail("%s: the timed frame+parse disagrees with the check", b->name);
 }
 
-#if BENCH_HAVE_VALIDATE
 static const struct fix_dict *dict44;
 
 static uint64_t run_frame_parse_validate(void *ctx, uint32_t i)
@@ -251,11 +246,9 @@ static void check_validate(struct bmsg *b)
 	else if (run_frame_parse_validate(b, 0) != 1)
 		soft_fail(&b->ok_validate, "%s: the timed frame+parse+validate disagrees", b->name);
 }
-#endif
 
 /* ---- encode ---- */
 
-#if BENCH_HAVE_ENCODE
 static struct fix_time_cache enc_tc;
 
 static size_t encode(struct bmsg *b, char **out)
@@ -306,11 +299,9 @@ static void check_encode(struct bmsg *b)
 		soft_fail(&b->ok_encode, "%s: the encoder wrote\n  %.*s\nexpected\n  %.*s",
 			  b->name, (int)n, out ? out : "", (int)b->len, b->wire);
 }
-#endif
 
 /* ---- header rewrite ---- */
 
-#if BENCH_HAVE_REWRITE
 static struct fix_time_cache rw_tc;
 static struct fix_out_header rw_hdr;
 static const int64_t rw_now = 1795694400123000000LL; /* 2026-11-26T12:00:00.123Z */
@@ -393,7 +384,6 @@ static void check_rewrite(struct bmsg *b)
 	b->ok_rewrite = true;
 	rewrite_ok(b);
 }
-#endif
 
 /* ---- QuickFIX ---- */
 
@@ -446,7 +436,6 @@ __attribute__((noinline)) uint64_t cg_frame_parse_NOS(uint32_t n) { return cg_lo
 __attribute__((noinline)) uint64_t cg_frame_parse_ExecReport(uint32_t n) { return cg_loop(&msgs[1], n); }
 __attribute__((noinline)) uint64_t cg_frame_parse_MDIncRefresh(uint32_t n) { return cg_loop(&msgs[2], n); }
 
-#if BENCH_HAVE_REWRITE
 static void rewrite_prepare(void);
 
 __attribute__((noinline)) static uint64_t cg_rw_loop(struct bmsg *b, uint32_t n)
@@ -460,7 +449,6 @@ __attribute__((noinline)) static uint64_t cg_rw_loop(struct bmsg *b, uint32_t n)
 __attribute__((noinline)) uint64_t cg_rewrite_NOS(uint32_t n) { return cg_rw_loop(&msgs[0], n); }
 __attribute__((noinline)) uint64_t cg_rewrite_ExecReport(uint32_t n) { return cg_rw_loop(&msgs[1], n); }
 __attribute__((noinline)) uint64_t cg_rewrite_MDIncRefresh(uint32_t n) { return cg_rw_loop(&msgs[2], n); }
-#endif
 
 static int callgrind_mode(const struct bench_opts *o)
 {
@@ -473,13 +461,11 @@ static int callgrind_mode(const struct bench_opts *o)
 	if (acc != want)
 		bench_fail("callgrind mode: frame+parse results wrong (%llu, want %llu)",
 			   (unsigned long long)acc, (unsigned long long)want);
-#if BENCH_HAVE_REWRITE
 	rewrite_prepare();
 	acc = cg_rewrite_NOS(o->iterations) + cg_rewrite_ExecReport(o->iterations) +
 	      cg_rewrite_MDIncRefresh(o->iterations);
 	if (acc != (uint64_t)N_MSGS * o->iterations)
 		bench_fail("callgrind mode: a header rewrite failed");
-#endif
 	printf("callgrind mode: %u iterations of each workload per message done\n",
 	       o->iterations);
 	return 0;
@@ -540,23 +526,17 @@ int main(int argc, char **argv)
 #else
 	(void)qf_dict;
 #endif
-#if BENCH_HAVE_VALIDATE
 	dict44 = fix_dict_get(FIX_VER_44);
 	if (!dict44)
 		bench_fail("no FIX.4.4 dictionary");
 	for (size_t k = 0; k < N_MSGS; k++)
 		check_validate(&msgs[k]);
-#endif
-#if BENCH_HAVE_ENCODE
 	fix_time_cache_init(&enc_tc);
 	for (size_t k = 0; k < N_MSGS; k++)
 		check_encode(&msgs[k]);
-#endif
-#if BENCH_HAVE_REWRITE
 	rewrite_prepare();
 	for (size_t k = 0; k < N_MSGS; k++)
 		check_rewrite(&msgs[k]);
-#endif
 
 	const double bud = o.budget_ms;
 	for (size_t k = 0; k < N_MSGS; k++) {
@@ -603,7 +583,6 @@ int main(int argc, char **argv)
 #else
 		row(&o, "frame+parse", "fixcodec", b, &fp, NULL, 0);
 #endif
-#if BENCH_HAVE_VALIDATE
 		if (b->ok_validate) {
 			bench_measure(run_frame_parse_validate, b, bud, 1000, 30, &st);
 #if BENCH_HAVE_QUICKFIX
@@ -617,34 +596,23 @@ int main(int argc, char **argv)
 		} else {
 			note(&o, "frame+parse+validate not measured: its check failed (see above)");
 		}
-#else
-		note(&o, "frame+parse+validate not measured: fix_validate is not in fixcodec yet");
-#endif
 #if BENCH_HAVE_QUICKFIX
 		if (b->ok_qf[BENCH_QF_PARSE_VALIDATE])
 			row(&o, "parse+validate", "quickfix", b, &qf[BENCH_QF_PARSE_VALIDATE], NULL,
 			    0);
 #endif
-#if BENCH_HAVE_ENCODE
 		if (b->ok_encode) {
 			bench_measure(run_encode, b, bud, 1000, 30, &st);
 			row(&o, "encode", "fixcodec", b, &st, NULL, 0);
 		} else {
 			note(&o, "encode not measured: its check failed (see above)");
 		}
-#else
-		note(&o, "encode not measured: the encoder is not in fixcodec yet");
-#endif
-#if BENCH_HAVE_REWRITE
 		if (b->ok_rewrite) {
 			bench_measure(run_rewrite, b, bud, 1000, 30, &st);
 			row(&o, "header rewrite", "fixcodec", b, &st, NULL, 0);
 		} else {
 			note(&o, "header rewrite not measured: its check failed (see above)");
 		}
-#else
-		note(&o, "header rewrite not measured: fix_rewrite is not in fixcodec yet");
-#endif
 		(void)st;
 	}
 #if BENCH_HAVE_QUICKFIX
