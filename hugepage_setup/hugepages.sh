@@ -256,7 +256,9 @@ ensure_mount() {
 
 do_reserve() {
 	local short=0
-	exec 9>/run/lock/fixmux-hugepages.lock 2>/dev/null || exec 9>/tmp/fixmux-hugepages.lock
+	local lockdir=/run/lock
+	[ -d "$lockdir" ] && [ -w "$lockdir" ] || lockdir=/tmp
+	exec 9>"$lockdir/fixmux-hugepages.lock"
 	flock 9 # two concurrent runs (parallel test set-ups) must not interleave
 	[ -d "$hp_sys/hugepages-2048kB" ] || die "this kernel has no 2 MiB hugepages" \
 		"($hp_sys/hugepages-2048kB missing: CONFIG_HUGETLBFS off?)"
