@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 	make_messages();
 	bench_print_meta(&o, "journal");
 	if (o.json)
-		printf("{\"bench\":\"journal\",\"meta\":\"storage\",\"dir\":\"%s\",\"fs\":\"%s\"}\n",
+		printf("{\"bench\":\"journal\",\"workload\":\"storage\",\"dir\":\"%s\",\"fs\":\"%s\"}\n",
 		       tmpl, fs);
 	else
 		printf("journal in %s (%s); default config: 16 MiB segments, batch every 256 "

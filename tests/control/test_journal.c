@@ -730,6 +730,42 @@ Test(journal, memory_stays_bounded_over_100000_messages)
 	cr_assert_eq(n, 4);
 }
 
+Test(journal, several_sessions_under_one_root_recover_each_exactly)
+{
+	struct ctl_journal_config c = small_cfg(CTL_JOURNAL_FSYNC_NONE);
+	char dirs[3][320];
+	struct ctl_journal *js[3];
+	for (int k = 0; k < 3; k++) {
+		snprintf(dirs[k], sizeof(dirs[k]), "%s/session-%d", base, k);
+		js[k] = ctl_journal_open(dirs[k], &c, err, sizeof(err));
+		cr_assert_not_null(js[k], "%s", err);
+	}
+	char buf[512];
+	for (uint64_t s = 1; s <= 900; s++) { /* interleaved, each its own numbers */
+		int k = (int)(s % 3);
+		uint64_t seq = (s + 2) / 3;
+		size_t len = tu_msg(SEED, seq, buf);
+		cr_assert_eq(ctl_journal_append_out(js[k], seq, buf, len), 0);
+		cr_assert_eq(ctl_journal_set_next_in(js[k], seq * 10 + (uint64_t)k), 0);
+	}
+	cr_assert_eq(ctl_journal_append_app(js[1], 4, "only-1", 6), 0);
+	for (int k = 0; k < 3; k++)
+		ctl_journal_close(js[k]);
+	for (int k = 0; k < 3; k++) {
+		struct ctl_journal *j = ctl_journal_open(dirs[k], &c, err, sizeof(err));
+		cr_assert_not_null(j, "%s", err);
+		uint64_t in, out;
+		ctl_journal_get_seqs(j, &in, &out);
+		cr_assert_eq(out, 301);
+		cr_assert_eq(in, 3000 + (uint64_t)k);
+		expect_range(j, 1, 0, 1, 300);
+		struct ctl_journal_stats st;
+		ctl_journal_stats(j, &st);
+		cr_assert_eq(st.app_records, k == 1 ? 1u : 0u);
+		ctl_journal_close(j);
+	}
+}
+
 Test(journal, the_ctl_store_adapter_maps_every_operation)
 {
 	struct ctl_journal_config c = small_cfg(CTL_JOURNAL_FSYNC_BATCH);
