@@ -67,7 +67,7 @@ has_pdpe1gb() { grep -qw pdpe1gb /proc/cpuinfo; }
 
 # hugetlbfs mount point for a page size in kB, "" if none.
 mount_for_size() {
-	local want=$1 line dev mp fs opts size
+	local want=$1 dev mp fs opts size
 	while read -r dev mp fs opts _; do
 		[ "$fs" = hugetlbfs ] || continue
 		size=2048
@@ -103,10 +103,10 @@ check() {
 	for d in "$hp_sys"/hugepages-*; do
 		[ -d "$d" ] || continue
 		size=${d##*-}
-		nr=$(read_or "$d/nr_hugepages" ?)
-		free=$(read_or "$d/free_hugepages" ?)
-		resv=$(read_or "$d/resv_hugepages" ?)
-		surp=$(read_or "$d/surplus_hugepages" ?)
+		nr=$(read_or "$d/nr_hugepages" '?')
+		free=$(read_or "$d/free_hugepages" '?')
+		resv=$(read_or "$d/resv_hugepages" '?')
+		surp=$(read_or "$d/surplus_hugepages" '?')
 		printf '  %-10s reserved %-6s free %-6s in-use-reserved %-4s surplus %s\n' \
 			"$size" "$nr" "$free" "$resv" "$surp"
 	done
@@ -116,8 +116,8 @@ check() {
 			for d in "$node"/hugepages/hugepages-*; do
 				[ -d "$d" ] || continue
 				printf '  %-6s %-10s reserved %-6s free %s\n' "${node##*/}" \
-					"${d##*-}" "$(read_or "$d/nr_hugepages" ?)" \
-					"$(read_or "$d/free_hugepages" ?)"
+					"${d##*-}" "$(read_or "$d/nr_hugepages" '?')" \
+					"$(read_or "$d/free_hugepages" '?')"
 			done
 		done
 	else
@@ -135,7 +135,7 @@ check() {
 	else
 		echo "  pdpe1gb: no (the CPU cannot map 1 GiB pages)"
 	fi
-	echo "  online CPUs: $(read_or /sys/devices/system/cpu/online ?)"
+	echo "  online CPUs: $(read_or /sys/devices/system/cpu/online '?')"
 	local isol nohz rcu
 	isol=$(cmdline_value isolcpus)
 	nohz=$(cmdline_value nohz_full)
@@ -178,7 +178,7 @@ check() {
 		aff[$a]=$(( ${aff[$a]:-0} + 1 ))
 		irqs=$((irqs + 1))
 	done
-	echo "  default affinity: $(read_or /proc/irq/default_smp_affinity ?) (mask)"
+	echo "  default affinity: $(read_or /proc/irq/default_smp_affinity '?') (mask)"
 	for a in "${!aff[@]}"; do
 		printf '  %4d IRQs on CPUs %s\n' "${aff[$a]}" "$a"
 	done
@@ -196,7 +196,7 @@ check() {
 		case "$cls" in 0x02*) ;; *) continue ;; esac
 		drv=$(basename "$(readlink "$dev/driver" 2>/dev/null)" 2>/dev/null || true)
 		printf '  %s class %s driver %s numa_node %s\n' "${dev##*/}" "$cls" \
-			"${drv:-none}" "$(read_or "$dev/numa_node" ?)"
+			"${drv:-none}" "$(read_or "$dev/numa_node" '?')"
 		any=1
 	done
 	[ "$any" = 1 ] || echo "  no network PCI devices"
