@@ -7,7 +7,8 @@
  *   - every application message a session accepted for sending is delivered exactly once;
  *   - the sequence numbers converge (each side's next outbound = the other's next inbound).
  * Many seeds, a few thousand steps each, all in simulated time. A failing seed is printed;
- * FIXMUX_SESSION_SEEDS=<n> runs more seeds (a longer soak). */
+ * FIXMUX_SESSION_SEEDS=<n> runs more seeds (a longer soak), FIXMUX_SESSION_FIRST_SEED=<s> starts
+ * at seed s, FIXMUX_SESSION_TRACE=<file> writes the sessions' events there (to replay one seed). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,10 +129,14 @@ static void io_deliver(void *arg, const struct fix_msg *m)
 		  (unsigned long long)s->sim->seed, s->name, other, id);
 }
 
+static FILE *trace; /* FIXMUX_SESSION_TRACE=<file> */
+
 static void io_event(void *arg, enum ctl_event ev, const char *text)
 {
-	(void)arg;
-	(void)text;
+	const struct side *s = arg;
+	if (trace)
+		fprintf(trace, "%c t=%lld ev=%d %s\n", s->name,
+			(long long)(s->sim->now / NS % 100000), (int)ev, text);
 	if (ev == CTL_EV_GAP)
 		seen.gaps++;
 	else if (ev == CTL_EV_LOGGED_OUT)
@@ -144,8 +149,12 @@ static void app_send(struct sim *m, struct side *s)
 		return;
 	char body[64];
 	int n = snprintf(body, sizeof(body), "11=%c%u\001", s->name, s->next_id);
-	if (ctl_session_send_app(s->s, m->now, "D", NULL, 0, body, (size_t)n) != 0)
+	uint64_t seq = ctl_session_send_app(s->s, m->now, "D", NULL, 0, body, (size_t)n);
+	if (seq != 0)
 		s->sent_ok[s->next_id] = true;
+	if (trace && seq != 0)
+		fprintf(trace, "%c sends %c%u as %llu\n", s->name, s->name, s->next_id,
+			(unsigned long long)seq);
 	s->next_id++;
 }
 
@@ -184,6 +193,15 @@ static void deliver(struct sim *m, struct pipe *p, struct side *to, bool faults)
 		free(b); /* lost */
 		return;
 	}
+	if (trace) {
+		char t[120];
+		size_t k = n < sizeof(t) - 1 ? n : sizeof(t) - 1;
+		for (size_t j = 0; j < k; j++)
+			t[j] = b[j] == '\001' ? '|' : b[j];
+		t[k] = '\0';
+		fprintf(trace, "%c in (next_in %llu) %s\n", to->name,
+			(unsigned long long)ctl_session_next_in(to->s), t + 15);
+	}
 	ctl_session_on_bytes(to->s, m->now, b, n);
 	if (r < 5 && m->up)
 		ctl_session_on_bytes(to->s, m->now, b, n); /* delivered twice */
@@ -209,6 +227,10 @@ static void side_init_on(struct sim *m, struct side *s, char name, enum ctl_role
 	cfg.target_comp_id = name == 'A' ? "VENUE" : "FIXMUX";
 	cfg.heartbeat_s = 5;
 	cfg.no_validate = true; /* the bodies are minimal: validation is not the property */
+	/* Messages may wait in the simulated link across clock jumps of minutes; a receiver then
+	 * rightly rejects them for SendingTime accuracy, which consumes their number (a loss the
+	 * sender learns from the Reject). That rule has its scenarios (2o, 1d); here it is off. */
+	cfg.sending_time_tolerance_s = CTL_NO_TIME_CHECK;
 	cfg.resend_batch = 1 + (uint32_t)(rnd(m) % 8); /* resends spread over several polls */
 	cfg.max_queue = 16;     /* small, so overflow is exercised too */
 	struct ctl_session_io io = {.arg = s, .send = io_send, .deliver = io_deliver,
@@ -235,6 +257,8 @@ static void check_delivered(const struct side *from, const struct side *to, uint
 static void run_seed(uint64_t seed, int steps)
 {
 	struct sim *m = calloc(1, sizeof(*m));
+	if (trace)
+		fprintf(trace, "SEED %llu\n", (unsigned long long)seed);
 	m->seed = seed;
 	m->rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	m->now = 1795694400ll * NS;
@@ -306,13 +330,21 @@ static void run_seed(uint64_t seed, int steps)
 Test(session_property, random_faults_converge_without_loss_or_duplicates, .timeout = 120)
 {
 	const char *e = getenv("FIXMUX_SESSION_SEEDS");
+	const char *f = getenv("FIXMUX_SESSION_FIRST_SEED");
+	const char *tr = getenv("FIXMUX_SESSION_TRACE");
+	trace = tr != NULL ? fopen(tr, "a") : NULL;
+	if (trace != NULL)
+		setvbuf(trace, NULL, _IONBF, 0); /* a failing assertion ends the worker at once */
 	int seeds = e != NULL ? atoi(e) : 150;
-	for (int seed = 1; seed <= seeds; seed++)
+	int first = f != NULL ? atoi(f) : 1;
+	for (int seed = first; seed < first + seeds; seed++)
 		run_seed((uint64_t)seed, 2000);
+	if (trace != NULL)
+		fclose(trace);
 	cr_log_info("gaps %lu, resent deliveries %lu, logouts %lu, connects %lu, lost %lu",
 		    seen.gaps, seen.resent_delivered, seen.logouts, seen.reconnects, seen.lost);
 	cr_assert(seen.gaps > 0 && seen.resent_delivered > 0 && seen.logouts > 0 &&
-		  seen.reconnects > (unsigned long)seeds && seen.lost > 0,
+		  seen.reconnects >= (unsigned long)seeds && seen.lost > 0,
 		  "the faults did not exercise recovery");
 }
 
