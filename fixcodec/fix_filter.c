@@ -36,7 +36,8 @@ struct fix_filter_scratch {
 	uint32_t gen;
 };
 
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void set_err(char *errbuf, size_t errlen,
+							     const char *fmt, ...)
 {
 	va_list ap;
 
