@@ -91,20 +91,42 @@ static unsigned num2(const char *p)
 	return (unsigned)(p[0] - '0') * 10u + (unsigned)(p[1] - '0');
 }
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the SWAR checks assume little-endian");
+
+static inline uint64_t load8(const char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+	return x;
+}
+
+/* Eight ASCII digits, tested at once: each byte's high nibble is 3 and adding 6 to each byte
+ * does not carry out of the nibble (so the low nibble is at most 9). */
+static inline bool digits8(uint64_t x)
+{
+	const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, three = 0x3030303030303030ull;
+	return (x & hi) == three && ((x + 0x0606060606060606ull) & hi) == three;
+}
+
 /* YYYYMMDD */
 static bool fmt_date(const char *v)
 {
-	if (!all_digits(v, 8))
+	if (!digits8(load8(v)))
 		return false;
 	unsigned mon = num2(v + 4), day = num2(v + 6);
-	return mon >= 1 && mon <= 12 && day >= 1 && day <= 31;
+	return mon - 1u < 12u && day - 1u < 31u;
 }
 
 /* HH:MM:SS[.f{1,12}] (FIX 5.0 allows down to picoseconds; 60 is a leap second). */
 static bool fmt_time(const char *v, uint32_t len)
 {
-	if (len < 8 || v[2] != ':' || v[5] != ':' || !is_digit(v[0]) || !is_digit(v[1]) ||
-	    !is_digit(v[3]) || !is_digit(v[4]) || !is_digit(v[6]) || !is_digit(v[7]))
+	if (len < 8)
+		return false;
+	/* The colons are bytes 2 and 5 of the little-endian word; put digits in their place. */
+	const uint64_t colons = 0x0000FF0000FF0000ull;
+	uint64_t x = load8(v);
+	if ((x & colons) != 0x00003A00003A0000ull ||
+	    !digits8((x & ~colons) | 0x0000300000300000ull))
 		return false;
 	if (num2(v) > 23 || num2(v + 3) > 59 || num2(v + 6) > 60)
 		return false;
@@ -439,7 +461,8 @@ static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_ver
 				continue;
 			}
 			*seen |= bit;
-			int rs = check_value(d, r, f->val, f->len);
+			int rs = (r->flags & FIX_DF_PLAIN) ? (f->len ? -1 : FIX_RJ_TAG_WITHOUT_VALUE) :
+				 check_value(d, r, f->val, f->len);
 			if (rs >= 0)
 				note(&st, PH_ITER, rank, tag, 0, rs, tag, true);
 			const struct fix_dict_ctx *c = hdr ? hctx : tctx;
@@ -466,7 +489,9 @@ static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_ver
 			bseen[(uint32_t)slot / 64] |= bit;
 		}
 		int rs;
-		if (r)
+		if (r && (r->flags & FIX_DF_PLAIN))
+			rs = f->len ? -1 : FIX_RJ_TAG_WITHOUT_VALUE;
+		else if (r)
 			rs = check_value(d, r, f->val, f->len);
 		else
 			rs = f->len == 0 ? FIX_RJ_TAG_WITHOUT_VALUE : -1;

@@ -43,6 +43,7 @@ enum fix_dict_type {
 #define FIX_DF_SES 4u   /* defined for the header/trailer and admin message bodies */
 #define FIX_DF_APP 8u   /* defined for application message bodies */
 #define FIX_DF_MULTI 16u /* space-separated values, each checked against the enumeration */
+#define FIX_DF_PLAIN 32u /* no format and no enumeration: any non-empty value is valid */
 
 struct fix_dict_field {
 	uint8_t type;     /* enum fix_dict_type */

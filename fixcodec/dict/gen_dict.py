@@ -40,6 +40,11 @@ DF_TRL = 2       # standard trailer field
 DF_SES = 4       # defined for session-level (admin) messages and the header/trailer
 DF_APP = 8       # defined for application message bodies
 DF_MULTI = 16    # multiple-value type: space-separated values, each checked against the enum
+DF_PLAIN = 32    # no format to check and no enumeration: any non-empty value is valid
+
+# Types whose values have no syntax the validator checks (strings by another name).
+PLAIN_TYPES = {"STRING", "DATA", "XMLDATA", "CURRENCY", "EXCHANGE", "COUNTRY", "LANGUAGE",
+               "LOCALMKTTIME", "TZTIMEONLY", "TZTIMESTAMP", "XID", "XIDREF"}
 
 ADMIN_TYPES = {"0", "1", "2", "3", "4", "5", "A"}
 
@@ -310,6 +315,8 @@ def generate(b, sym):
         flags = f["flags"]
         if f["type"] in ("MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"):
             flags |= DF_MULTI
+        if f["type"] in PLAIN_TYPES and not values:
+            flags |= DF_PLAIN
         slot = hdr_slot.get(t, trl_slot.get(t, 0))
         eid = add_enum(values) if values else 0
         frecs.append("{%d, %d, %d, 0, %d}" % (TYPE_ID[f["type"]], flags, slot, eid))
