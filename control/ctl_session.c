@@ -342,13 +342,12 @@ static void drain(struct ctl_session *s, int64_t now)
 			continue;
 		}
 		struct fix_msg m = {.fields = s->fields_q, .cap = s->cfg.max_fields};
-		int rc = fix_parse(&m, q->bytes, q->len);
-		q->used = false; /* the bytes stay intact until the next put, which process() never does for this seq */
-		if (rc != FIX_OK) {
+		/* The slot stays taken while m points into it. */
+		if (fix_parse(&m, q->bytes, q->len) == FIX_OK)
+			process(s, now, &m, FIX_OK, true);
+		else
 			ctl_set_next_in(s, s->next_in + 1);
-			continue;
-		}
-		process(s, now, &m, FIX_OK, true);
+		q->used = false;
 	}
 	s->draining = false;
 	if (s->rr_active && s->next_in > s->rr_end)

@@ -51,7 +51,11 @@ static void h_send(void *arg, const char *b, size_t n)
 		h->nout++;
 	}
 }
-static void h_deliver(void *arg, const struct fix_msg *m) { (void)m; ((struct h *)arg)->delivered++; }
+static void h_deliver(void *arg, const struct fix_msg *m)
+{
+	(void)m;
+	((struct h *)arg)->delivered++;
+}
 static void h_disc(void *arg, const char *why)
 {
 	struct h *h = arg;
