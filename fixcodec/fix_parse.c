@@ -171,6 +171,11 @@ __attribute__((cold)) static bool big_tag_seen(const struct fix_msg *m, uint32_t
 /* Parse state shared by the vector and the scalar field readers. */
 struct pstate {
 	struct fix_msg *m;
+	/* Copies of m's fields: the project builds with -fno-strict-aliasing, so reading them
+	 * through m after each store into fields[] would reload them every time. */
+	struct fix_field *fl;
+	uint32_t cap;
+	uint32_t len;
 	const char *buf;
 	const char *end;
 	uint32_t n;
@@ -179,6 +184,13 @@ struct pstate {
 	size_t pend_len;     /* its length; SIZE_MAX when the Length value was unreadable */
 	bool in_header;
 	int soft;            /* first error after which parsing can go on */
+	/* Arrays live apart (struct ptabs) so the compiler can keep these scalars in
+	 * registers. */
+	uint64_t *seen;
+	uint32_t *big;
+};
+
+struct ptabs {
 	uint64_t seen[DUP_BITMAP_TAGS / 64];
 	uint32_t big[DUP_BIG_LIST];
 };
@@ -191,12 +203,12 @@ static inline __attribute__((always_inline)) int add_field(struct pstate *st, co
 {
 	struct fix_msg *m = st->m;
 	uint32_t n = st->n;
-	if (__builtin_expect(n == m->cap, 0)) {
+	if (__builtin_expect(n == st->cap, 0)) {
 		m->err_tag = tag;
 		return FIX_E_TOO_MANY_FIELDS;
 	}
 	uint32_t vlen = (uint32_t)(e - v);
-	struct fix_field *fl = &m->fields[n];
+	struct fix_field *fl = &st->fl[n];
 	fl->val = v;
 	fl->tag = tag;
 	fl->len = vlen;
@@ -236,7 +248,7 @@ static inline __attribute__((always_inline)) int add_field(struct pstate *st, co
 	if (__builtin_expect(cls & FIX_TC_LEN, 0)) {
 		uint64_t dl;
 		st->pend_tag = fix_data_tag_for_length(tag);
-		st->pend_len = fix_parse_u64(v, vlen, &dl) == FIX_OK && dl < m->len ? (size_t)dl :
+		st->pend_len = fix_parse_u64(v, vlen, &dl) == FIX_OK && dl < st->len ? (size_t)dl :
 			SIZE_MAX;
 	}
 	st->n = n + 1;
@@ -266,10 +278,15 @@ int fix_parse(struct fix_msg *m, const char *buf, size_t len)
 	if (buf[len - 1] != FIX_SOH)
 		return FIX_E_BAD_CHECKSUM;
 
-	/* Field by field rather than "= {...}": a struct initializer would also clear big[],
-	 * and GCC does that with a slow-starting "rep stos". */
+	/* Field by field: the lists need no clearing, only the bitmap. */
 	struct pstate st;
+	struct ptabs tabs;
+	st.seen = tabs.seen;
+	st.big = tabs.big;
 	st.m = m;
+	st.fl = m->fields;
+	st.cap = m->cap;
+	st.len = (uint32_t)len;
 	st.buf = buf;
 	st.end = buf + len;
 	st.n = 0;
@@ -278,8 +295,7 @@ int fix_parse(struct fix_msg *m, const char *buf, size_t len)
 	st.pend_len = 0;
 	st.in_header = true;
 	st.soft = FIX_OK;
-	for (unsigned i = 0; i < DUP_BITMAP_TAGS / 64; i++)
-		st.seen[i] = 0;
+	memset(tabs.seen, 0, sizeof(tabs.seen));
 	const char *end = buf + len;
 	int rc;
 
