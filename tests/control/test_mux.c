@@ -1,0 +1,664 @@
+/* The multiplexer, end to end in one process: users are FIX initiator sessions, the venue is a
+ * FIX acceptor session with a small exchange (acks orders, cancels them all when its session
+ * ends), wired to the multiplexer through byte queues. Journals are real files in a temporary
+ * store directory, so restarts are real recoveries.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_mux.h"
+#include "ctl_session.h"
+#include "ctl_store_mem.h"
+
+#define NUSERS 3
+#define QCAP (1 << 20)
+#define MAXREC 256
+
+struct queue {
+	char buf[QCAP];
+	size_t len;
+};
+
+struct received {
+	char type[4];
+	char clordid[32];
+	char text[128];
+};
+
+struct peer {
+	struct ctl_session *s;
+	struct ctl_store_mem *mem;
+	struct queue in;          /* bytes waiting to be fed to this peer's session */
+	bool connected;
+	bool closed_by_mux;
+	char close_reason[160];
+	struct received rx[MAXREC];
+	int n_rx;
+	char logout_text[160];
+};
+
+static struct world {
+	char dir[64];
+	char ini[4096];
+	struct ctl_config cfg;
+	struct ctl_mux *mux;
+	struct peer user[NUSERS];   /* conn id = index */
+	struct peer venue;
+	struct queue to_mux_venue;  /* venue -> mux */
+	bool venue_wanted;          /* mux asked to connect */
+	bool venue_refuses;         /* the venue answers Logons with Logout */
+	bool venue_closing;         /* the venue closed: reported after its last bytes */
+	int n_refused_conns;
+	int64_t now;
+	/* the venue's exchange */
+	char open_orders[64][32];
+	int n_open;
+	int venue_orders_seen;
+	int exec_id;
+	char log[64][256];
+	int n_log;
+} W;
+
+static const char *user_names[NUSERS] = {"alice", "bob", "carol"};
+
+static void q_put(struct queue *q, const char *b, size_t n)
+{
+	cr_assert(q->len + n <= QCAP);
+	memcpy(q->buf + q->len, b, n);
+	q->len += n;
+}
+
+/* --- mux callbacks --- */
+static void mx_client_send(void *arg, uint32_t conn, const char *b, size_t n)
+{
+	(void)arg;
+	q_put(&W.user[conn].in, b, n);
+}
+
+static void mx_client_close(void *arg, uint32_t conn, const char *why)
+{
+	(void)arg;
+	W.n_refused_conns++;
+	if (conn >= NUSERS)
+		return;
+	W.user[conn].closed_by_mux = true;
+	snprintf(W.user[conn].close_reason, sizeof(W.user[conn].close_reason), "%s", why);
+}
+
+static void mx_venue_connect(void *arg, uint32_t vs, uint32_t addr, uint16_t port)
+{
+	(void)arg;
+	(void)vs;
+	(void)addr;
+	(void)port;
+	W.venue_wanted = true;
+}
+
+static void mx_venue_send(void *arg, uint32_t vs, const char *b, size_t n)
+{
+	(void)arg;
+	(void)vs;
+	q_put(&W.venue.in, b, n);
+}
+
+static void mx_venue_close(void *arg, uint32_t vs, const char *why)
+{
+	(void)arg;
+	(void)vs;
+	(void)why;
+	if (W.venue.connected) {
+		W.venue.connected = false;
+		ctl_session_disconnected(W.venue.s, W.now);
+	}
+}
+
+static void mx_log(void *arg, const char *line)
+{
+	(void)arg;
+	if (W.n_log < 64)
+		snprintf(W.log[W.n_log++], sizeof(W.log[0]), "%s", line);
+}
+
+/* --- user sessions --- */
+static void user_send(void *arg, const char *b, size_t n)
+{
+	int i = (int)(intptr_t)arg;
+	if (W.user[i].connected)
+		ctl_mux_client_bytes(W.mux, (uint32_t)i, b, n, W.now);
+}
+
+static void copy_field(const struct fix_msg *m, uint32_t tag, char *out, size_t cap)
+{
+	const struct fix_field *f = fix_find(m, tag, 0);
+	snprintf(out, cap, "%.*s", f ? (int)f->len : 0, f ? f->val : "");
+}
+
+static void user_deliver(void *arg, const struct fix_msg *m)
+{
+	struct peer *p = &W.user[(intptr_t)arg];
+	cr_assert(p->n_rx < MAXREC);
+	struct received *r = &p->rx[p->n_rx++];
+	snprintf(r->type, sizeof(r->type), "%s", m->hdr.msg_type);
+	copy_field(m, 11, r->clordid, sizeof(r->clordid));
+	copy_field(m, 58, r->text, sizeof(r->text));
+}
+
+static void user_disconnect(void *arg, const char *why)
+{
+	int i = (int)(intptr_t)arg;
+	(void)why;
+	if (W.user[i].connected) {
+		W.user[i].connected = false;
+		ctl_mux_client_closed(W.mux, (uint32_t)i, W.now);
+	}
+}
+
+static void user_event(void *arg, enum ctl_event ev, const char *text)
+{
+	struct peer *p = &W.user[(intptr_t)arg];
+	if ((ev == CTL_EV_LOGGED_OUT || ev == CTL_EV_LOGON_REFUSED) && text)
+		snprintf(p->logout_text, sizeof(p->logout_text), "%s", text);
+}
+
+/* --- the venue --- */
+static void venue_send(void *arg, const char *b, size_t n)
+{
+	(void)arg;
+	if (W.venue.connected)
+		q_put(&W.to_mux_venue, b, n);
+}
+
+static void venue_exec(const char *clordid, const char *status, const char *exec_type)
+{
+	char body[256];
+	int n = snprintf(body, sizeof(body),
+			 "37=O-%s\00111=%s\00117=E%d\001150=%s\00139=%s\00155=EUR/USD\00154=1\001"
+			 "151=0\00114=0\0016=0\001",
+			 clordid, clordid, ++W.exec_id, exec_type, status);
+	ctl_session_send_app(W.venue.s, W.now, "8", NULL, 0, body, (size_t)n);
+}
+
+static void venue_deliver(void *arg, const struct fix_msg *m)
+{
+	(void)arg;
+	if (!strcmp(m->hdr.msg_type, "D")) {
+		char id[32];
+		copy_field(m, 11, id, sizeof(id));
+		W.venue_orders_seen++;
+		snprintf(W.open_orders[W.n_open++], 32, "%s", id);
+		venue_exec(id, "0", "0");
+	}
+}
+
+static void venue_disconnect(void *arg, const char *why)
+{
+	(void)arg;
+	(void)why;
+	if (W.venue.connected) {
+		W.venue.connected = false;
+		W.venue_closing = true;
+	}
+}
+
+static int venue_auth(void *arg, const struct fix_msg *logon, const char *u, size_t ul,
+		      const char *p, size_t pl, char *text, size_t cap)
+{
+	(void)arg, (void)logon, (void)u, (void)ul, (void)p, (void)pl;
+	if (W.venue_refuses) {
+		snprintf(text, cap, "venue maintenance");
+		return 1;
+	}
+	return 0;
+}
+
+/* The venue cancels every open order when the session ends, as FX venues do: before it
+ * answers a Logout. */
+static void venue_feed(const char *b, size_t n)
+{
+	if (memmem(b, n < 32 ? n : 32, "\00135=5\001", 6) && ctl_session_logged_on(W.venue.s)) {
+		for (int i = 0; i < W.n_open; i++)
+			venue_exec(W.open_orders[i], "4", "4");
+		W.n_open = 0;
+	}
+	ctl_session_on_bytes(W.venue.s, W.now, b, n);
+}
+
+/* Delivers queued bytes until nothing moves; frames each queue so peers get whole messages. */
+static void feed_frames(struct queue *q, void (*fn)(void *, const char *, size_t), void *arg)
+{
+	struct fix_framer fr;
+	fix_framer_init(&fr, 1 << 16);
+	size_t off = 0;
+	static char copy[QCAP];
+	size_t len = q->len;
+	memcpy(copy, q->buf, len);
+	q->len = 0;
+	while (off < len) {
+		long r = fix_frame(&fr, copy + off, len - off, NULL);
+		cr_assert(r > 0, "garbled bytes between peers");
+		fn(arg, copy + off, (size_t)r);
+		off += (size_t)r;
+	}
+}
+
+static void to_user(void *arg, const char *b, size_t n)
+{
+	int i = (int)(intptr_t)arg;
+	if (W.user[i].connected)
+		ctl_session_on_bytes(W.user[i].s, W.now, b, n);
+}
+
+static void to_venue(void *arg, const char *b, size_t n)
+{
+	(void)arg;
+	if (W.venue.connected)
+		venue_feed(b, n);
+}
+
+static void to_mux(void *arg, const char *b, size_t n)
+{
+	(void)arg;
+	ctl_mux_venue_bytes(W.mux, 0, b, n, W.now);
+}
+
+static void pump(void)
+{
+	for (int round = 0; round < 1000; round++) {
+		bool moved = false;
+		if (W.venue_wanted) {
+			W.venue_wanted = false;
+			W.venue.connected = true;
+			ctl_session_connect(W.venue.s, W.now);
+			ctl_mux_venue_connected(W.mux, 0, W.now);
+			moved = true;
+		}
+		if (W.venue.in.len) {
+			feed_frames(&W.venue.in, to_venue, NULL);
+			moved = true;
+		}
+		if (W.to_mux_venue.len) {
+			feed_frames(&W.to_mux_venue, to_mux, NULL);
+			moved = true;
+		}
+		/* TCP order: the close arrives after the bytes sent before it. */
+		if (W.venue_closing) {
+			W.venue_closing = false;
+			ctl_mux_venue_closed(W.mux, 0, "venue closed the connection", W.now);
+			moved = true;
+		}
+		for (int i = 0; i < NUSERS; i++) {
+			if (W.user[i].in.len) {
+				feed_frames(&W.user[i].in, to_user, (void *)(intptr_t)i);
+				moved = true;
+			}
+			if (W.user[i].closed_by_mux && W.user[i].connected) {
+				W.user[i].connected = false;
+				ctl_session_disconnected(W.user[i].s, W.now);
+				moved = true;
+			}
+		}
+		ctl_mux_poll(W.mux, W.now);
+		if (!moved)
+			return;
+	}
+	cr_assert_fail("the world never went quiet");
+}
+
+static void advance(int64_t ms)
+{
+	for (int64_t t = 0; t < ms; t += 100) {
+		W.now += 100 * 1000000LL;
+		ctl_session_poll(W.venue.s, W.now);
+		for (int i = 0; i < NUSERS; i++)
+			ctl_session_poll(W.user[i].s, W.now);
+		pump();
+	}
+}
+
+static struct ctl_session *make_session(enum ctl_role role, const char *us, const char *them,
+					const struct ctl_session_io *io, struct ctl_store_mem **mem)
+{
+	struct ctl_session_cfg c;
+	ctl_session_cfg_init(&c);
+	c.role = role;
+	c.sender_comp_id = us;
+	c.target_comp_id = them;
+	c.heartbeat_s = 30;
+	if (role == CTL_ROLE_INITIATOR) {
+		c.username = us;
+		c.password = !strcmp(us, "carol") ? "wrong" : "pw";
+	} else {
+		c.auth = venue_auth;
+	}
+	*mem = ctl_store_mem_create();
+	char err[128];
+	struct ctl_session *s = ctl_session_create(&c, io, ctl_store_mem_store(*mem), err,
+						   sizeof(err));
+	cr_assert_not_null(s, "%s", err);
+	return s;
+}
+
+static void mux_start(void)
+{
+	struct ctl_mux_io io = {NULL, mx_client_send, mx_client_close, mx_venue_connect,
+				mx_venue_send, mx_venue_close, mx_log};
+	char err[256];
+	W.mux = ctl_mux_create(&W.cfg, &io, W.now, err, sizeof(err));
+	cr_assert_not_null(W.mux, "%s", err);
+}
+
+static void world_setup(void)
+{
+	memset(&W, 0, sizeof(W));
+	W.now = 1800000000LL * 1000000000LL;
+	snprintf(W.dir, sizeof(W.dir), "/tmp/fixmux-mux-XXXXXX");
+	cr_assert_not_null(mkdtemp(W.dir));
+	char hash[CTL_TEXT_MAX];
+	cr_assert_eq(ctl_password_hash("pw", hash, sizeof(hash)), 0);
+	snprintf(W.ini, sizeof(W.ini),
+		 "[appliance]\nlisten_port = 9878\nstore_dir = %s\nfsync = none\n"
+		 "[venue LMAX]\ntype = CLOB\n"
+		 "[session LMAX.Orders]\naddress = 198.18.1.1:9880\nsender_comp_id = FIXMUX\n"
+		 "target_comp_id = LMAX\n"
+		 "[user alice]\npassword_hash = %s\nsessions = LMAX.Orders\n"
+		 "[user bob]\npassword_hash = %s\nsessions = LMAX.Orders\n"
+		 "[user carol]\npassword_hash = %s\nsessions = LMAX.Orders\n",
+		 W.dir, hash, hash, hash);
+	char err[256];
+	cr_assert_eq(ctl_config_load_string(&W.cfg, W.ini, "mux.ini", err, sizeof(err)), 0, "%s",
+		     err);
+	static const struct ctl_session_io vio = {NULL, venue_send, venue_deliver,
+						  venue_disconnect, NULL};
+	W.venue.s = make_session(CTL_ROLE_ACCEPTOR, "LMAX", "FIXMUX", &vio, &W.venue.mem);
+	for (int i = 0; i < NUSERS; i++) {
+		struct ctl_session_io uio = {(void *)(intptr_t)i, user_send, user_deliver,
+					     user_disconnect, user_event};
+		W.user[i].s = make_session(CTL_ROLE_INITIATOR, user_names[i], "LMAX.Orders", &uio,
+					   &W.user[i].mem);
+	}
+	mux_start();
+}
+
+static void world_teardown(void)
+{
+	ctl_mux_destroy(W.mux);
+	ctl_session_destroy(W.venue.s);
+	ctl_store_mem_destroy(W.venue.mem);
+	for (int i = 0; i < NUSERS; i++) {
+		ctl_session_destroy(W.user[i].s);
+		ctl_store_mem_destroy(W.user[i].mem);
+	}
+	ctl_config_free(&W.cfg);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", W.dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void user_connect(int i)
+{
+	W.user[i].connected = true;
+	W.user[i].closed_by_mux = false;
+	ctl_mux_client_accepted(W.mux, (uint32_t)i, (198u << 24) | (18u << 16) | 10u, W.now);
+	ctl_session_connect(W.user[i].s, W.now);
+}
+
+static void user_order(int i, const char *clordid)
+{
+	char body[256];
+	int n = snprintf(body, sizeof(body),
+			 "11=%s\00121=1\00138=1000\00140=1\00154=1\00155=EUR/USD\00160=%s\001",
+			 clordid, "20270115-08:00:00");
+	cr_assert_neq(ctl_session_send_app(W.user[i].s, W.now, "D", NULL, 0, body, (size_t)n), 0);
+}
+
+static int count_rx(int i, const char *type, const char *clordid)
+{
+	int n = 0;
+	for (int k = 0; k < W.user[i].n_rx; k++)
+		if (!strcmp(W.user[i].rx[k].type, type) &&
+		    (!clordid || !strcmp(W.user[i].rx[k].clordid, clordid)))
+			n++;
+	return n;
+}
+
+TestSuite(mux, .init = world_setup, .fini = world_teardown);
+
+Test(mux, first_user_logon_is_answered_only_after_the_venue_logon)
+{
+	user_connect(0);
+	/* Before the venue connection completes, alice has no answer. */
+	ctl_mux_client_bytes(W.mux, 0, "", 0, W.now);
+	cr_assert(W.venue_wanted, "alice's Logon must make fixmux connect to the venue");
+	cr_assert_not(ctl_session_logged_on(W.user[0].s));
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_CONNECTING);
+	pump();
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_UP);
+	cr_assert(ctl_session_logged_on(W.venue.s));
+	cr_assert(ctl_session_logged_on(W.user[0].s));
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_VENUE_LOGONS), 1);
+	/* A second user joins the live session: no second venue logon. */
+	user_connect(1);
+	pump();
+	cr_assert(ctl_session_logged_on(W.user[1].s));
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_VENUE_LOGONS), 1);
+}
+
+Test(mux, executions_reach_their_owner_and_only_their_owner)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	user_order(0, "A-1");
+	user_order(1, "B-1");
+	user_order(0, "A-2");
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 3);
+	cr_assert_eq(count_rx(0, "8", "A-1"), 1);
+	cr_assert_eq(count_rx(0, "8", "A-2"), 1);
+	cr_assert_eq(count_rx(0, "8", "B-1"), 0);
+	cr_assert_eq(count_rx(1, "8", "B-1"), 1);
+	cr_assert_eq(count_rx(1, "8", NULL), 1);
+}
+
+Test(mux, a_clordid_owned_by_another_user_is_refused_locally)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	user_order(0, "SAME");
+	pump();
+	user_order(1, "SAME");
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 1, "the duplicate must never reach the venue");
+	cr_assert_eq(count_rx(1, "8", "SAME"), 1, "bob gets a local reject");
+	cr_assert(strstr(W.user[1].rx[0].text, "another user"), "%s", W.user[1].rx[0].text);
+	cr_assert_eq(count_rx(0, "8", "SAME"), 1, "alice sees only her own ack");
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_ID_CONFLICTS), 1);
+	/* Reusing one's own ID is the user's business: forwarded. */
+	user_order(0, "SAME");
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 2);
+}
+
+Test(mux, only_the_last_logout_logs_out_of_the_venue)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	ctl_session_logout(W.user[0].s, W.now, NULL);
+	pump();
+	cr_assert_not(ctl_session_logged_on(W.user[0].s));
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_UP, "bob is still there");
+	cr_assert(ctl_session_logged_on(W.user[1].s));
+	ctl_session_logout(W.user[1].s, W.now, NULL);
+	pump();
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_DOWN);
+	cr_assert_not(ctl_session_logged_on(W.venue.s));
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_USER_FAILURES), 0);
+}
+
+Test(mux, one_users_failure_logs_everyone_out_after_the_venues_cancels)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	user_order(0, "A-1");
+	user_order(1, "B-1");
+	pump();
+	/* alice's TCP connection breaks. */
+	W.user[0].connected = false;
+	ctl_session_disconnected(W.user[0].s, W.now);
+	ctl_mux_client_closed(W.mux, 0, W.now);
+	pump();
+	advance(3000);
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_DOWN);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_USER_FAILURES), 1);
+	/* bob received the venue's cancel of his order during his logout cycle ... */
+	cr_assert_eq(count_rx(1, "8", "B-1"), 2, "ack and cancel");
+	cr_assert_not(ctl_session_logged_on(W.user[1].s), "bob was logged out");
+	cr_assert(strstr(W.user[1].logout_text, "alice"), "bob's Logout names the cause: '%s'",
+		  W.user[1].logout_text);
+	/* ... and alice's cancel waits for her. */
+	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 1);
+	cr_assert_eq(count_rx(0, "8", "A-1"), 1);
+	user_connect(0);
+	pump();
+	cr_assert(ctl_session_logged_on(W.user[0].s));
+	cr_assert_eq(count_rx(0, "8", "A-1"), 2, "alice gets her cancel at her next logon");
+	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 0);
+	cr_assert_eq(count_rx(0, "8", "B-1"), 0);
+}
+
+Test(mux, venue_logout_logs_every_user_out_with_the_cause)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	ctl_session_logout(W.venue.s, W.now, "end of day");
+	pump();
+	advance(3000);
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_DOWN);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_not(ctl_session_logged_on(W.user[i].s));
+		cr_assert(strstr(W.user[i].logout_text, "LMAX.Orders"), "'%s'",
+			  W.user[i].logout_text);
+	}
+}
+
+Test(mux, venue_refusing_the_logon_is_explained_to_the_waiting_user)
+{
+	W.venue_refuses = true;
+	user_connect(0);
+	pump();
+	advance(1000);
+	cr_assert_not(ctl_session_logged_on(W.user[0].s));
+	cr_assert(strstr(W.user[0].logout_text, "maintenance"), "alice's Logout says why: '%s'",
+		  W.user[0].logout_text);
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_DOWN);
+	/* Next time the venue accepts: a new logon works. */
+	W.venue_refuses = false;
+	user_connect(0);
+	pump();
+	cr_assert(ctl_session_logged_on(W.user[0].s));
+}
+
+Test(mux, wrong_password_is_refused_without_touching_the_venue)
+{
+	user_connect(2); /* carol's session sends a wrong password */
+	pump();
+	advance(500);
+	cr_assert_not(ctl_session_logged_on(W.user[2].s));
+	cr_assert(strstr(W.user[2].logout_text, "Password"), "'%s'", W.user[2].logout_text);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_VENUE_LOGONS), 0,
+		     "a refused user must not make fixmux log on to the venue");
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_DOWN);
+	cr_assert(W.user[2].closed_by_mux);
+}
+
+Test(mux, unknown_compids_and_garbage_close_the_connection)
+{
+	ctl_mux_client_accepted(W.mux, 5, 1, W.now);
+	const char junk[] = "this is not FIX at all\001";
+	ctl_mux_client_bytes(W.mux, 5, junk, sizeof(junk) - 1, W.now);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_LOGONS_REFUSED), 1);
+	cr_assert_eq(W.n_refused_conns, 1, "the connection is closed");
+	cr_assert_not(W.venue_wanted);
+	/* A well-formed Logon from a stranger: closed too, the venue untouched. */
+	ctl_mux_client_accepted(W.mux, 6, 1, W.now);
+	struct fix_encoder e;
+	char buf[256], *out;
+	fix_enc_begin(&e, buf, sizeof(buf), FIX_VER_44, "A", NULL);
+	fix_enc_cstr(&e, 49, "mallory");
+	fix_enc_cstr(&e, 56, "LMAX.Orders");
+	fix_enc_uint(&e, 34, 1);
+	fix_enc_time(&e, 52, W.now, FIX_TIME_MS);
+	fix_enc_cstr(&e, 98, "0");
+	fix_enc_cstr(&e, 108, "30");
+	size_t n = fix_enc_finish(&e, &out);
+	ctl_mux_client_bytes(W.mux, 6, out, n, W.now);
+	cr_assert_eq(W.n_refused_conns, 2);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_LOGONS_REFUSED), 2);
+	cr_assert_not(W.venue_wanted);
+}
+
+Test(mux, duplicate_logon_is_refused_and_the_first_stays)
+{
+	user_connect(0);
+	pump();
+	/* A second connection claiming to be alice. */
+	struct ctl_store_mem *mem;
+	struct ctl_session_io io = {(void *)(intptr_t)2, user_send, user_deliver, user_disconnect,
+				    user_event};
+	ctl_session_destroy(W.user[2].s);
+	ctl_store_mem_destroy(W.user[2].mem);
+	W.user[2].s = make_session(CTL_ROLE_INITIATOR, "alice", "LMAX.Orders", &io, &mem);
+	W.user[2].mem = mem;
+	user_connect(2);
+	pump();
+	cr_assert(W.user[2].closed_by_mux);
+	cr_assert(strstr(W.user[2].close_reason, "duplicate"), "%s", W.user[2].close_reason);
+	cr_assert(ctl_session_logged_on(W.user[0].s), "the first connection is untouched");
+}
+
+Test(mux, routing_and_pending_messages_survive_a_restart)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	user_order(0, "A-OLD");
+	pump();
+	/* alice logs out normally; the venue stays up for bob. */
+	ctl_session_logout(W.user[0].s, W.now, NULL);
+	pump();
+	/* The venue fills alice's old order while she is away: kept for her. */
+	venue_exec("A-OLD", "2", "F");
+	pump();
+	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 1);
+	/* fixmux dies (no goodbyes) and restarts from its journals. */
+	ctl_mux_destroy(W.mux);
+	W.mux = NULL;
+	W.venue.connected = false;
+	ctl_session_disconnected(W.venue.s, W.now);
+	W.user[1].connected = false;
+	ctl_session_disconnected(W.user[1].s, W.now);
+	W.to_mux_venue.len = W.venue.in.len = 0;
+	mux_start();
+	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 1, "the pending fill was recovered");
+	/* bob comes back first; the venue session resumes (no reset) and a late execution for
+	 * alice's order still finds her. */
+	user_connect(1);
+	pump();
+	cr_assert(ctl_session_logged_on(W.user[1].s));
+	venue_exec("A-OLD", "2", "F");
+	pump();
+	cr_assert_eq(count_rx(1, "8", "A-OLD"), 0, "bob never sees alice's order");
+	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 2);
+	user_connect(0);
+	pump();
+	cr_assert_eq(count_rx(0, "8", "A-OLD"), 3, "ack, and both fills after reconnecting");
+	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 0);
+}
