@@ -203,6 +203,7 @@ struct ctl_journal *ctl_journal_open(const char *dir, const struct ctl_journal_c
 	}
 	j->dirfd = j->state_fd = -1;
 	j->out.fd = j->app.fd = j->out.spare_fd = j->app.spare_fd = -1;
+	j->out.retired_fd = j->app.retired_fd = -1;
 	j->cfg = *cfg;
 	if (strlen(dir) >= sizeof(j->dir)) {
 		snprintf(err, errlen, "journal: directory name too long (%zu bytes)", strlen(dir));
@@ -300,6 +301,16 @@ static inline int policy_after(struct ctl_journal *j)
 
 int ctl_journal_poll(struct ctl_journal *j)
 {
+	ctl_js_release_retired(&j->out);
+	ctl_js_release_retired(&j->app);
+	if (j->out.tab_n > j->cfg.keep_segments) {
+		while (j->out.tab_n > j->cfg.keep_segments) {
+			if (ctl_js_drop_oldest(&j->out))
+				return -1;
+		}
+		if (j->cfg.fsync != CTL_JOURNAL_FSYNC_NONE && ctl_js_fsync_dir(j))
+			return -1;
+	}
 	ctl_js_prefault(&j->out, CTL_J_PREFAULT_BYTES);
 	ctl_js_prefault(&j->app, CTL_J_PREFAULT_BYTES / 8);
 	/* The next segment is made once the active one is half full. */

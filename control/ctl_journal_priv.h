@@ -49,6 +49,12 @@ struct ctl_jstream {
 	int spare_fd;
 	uint8_t *spare_map;
 	uint64_t spare_segno;
+
+	/* The segment just sealed, unmapped by ctl_journal_poll() rather than by the rotation:
+	 * unmapping a segment full of dirty pages takes milliseconds. */
+	int retired_fd;
+	uint8_t *retired_map;
+	uint64_t retired_size;
 };
 
 struct ctl_journal {
@@ -94,6 +100,7 @@ int ctl_js_fsync_dir(struct ctl_journal *j);
 void ctl_js_prefault(struct ctl_jstream *s, uint64_t window);
 int ctl_js_prepare_spare(struct ctl_jstream *s);
 void ctl_js_drop_spare(struct ctl_jstream *s);
+void ctl_js_release_retired(struct ctl_jstream *s);
 
 /* How far ahead of the write position ctl_journal_poll() touches pages. */
 #ifndef CTL_J_PREFAULT_BYTES

@@ -52,6 +52,7 @@ int ctl_js_init(struct ctl_jstream *s, struct ctl_journal *j, uint32_t kind, uin
 	s->max_segments = max_segments;
 	s->fd = -1;
 	s->spare_fd = -1;
+	s->retired_fd = -1;
 	s->next_segno = 1;
 	if (kind == CTL_JSEG_OUT) {
 		s->idx_cap = (uint32_t)(seg_size / CTL_J_GRANULE + 1);
@@ -72,9 +73,31 @@ void ctl_js_unmap(struct ctl_jstream *s)
 	s->fd = -1;
 }
 
+void ctl_js_release_retired(struct ctl_jstream *s)
+{
+	if (!s->retired_map)
+		return;
+	munmap(s->retired_map, s->retired_size);
+	close(s->retired_fd);
+	s->retired_map = NULL;
+	s->retired_fd = -1;
+}
+
+/* Hands the sealed active segment over to ctl_js_release_retired(). */
+static void retire(struct ctl_jstream *s)
+{
+	ctl_js_release_retired(s);
+	s->retired_fd = s->fd;
+	s->retired_map = s->map;
+	s->retired_size = s->size;
+	s->fd = -1;
+	s->map = NULL;
+}
+
 void ctl_js_free(struct ctl_jstream *s)
 {
 	ctl_js_unmap(s);
+	ctl_js_release_retired(s);
 	ctl_js_drop_spare(s);
 	free(s->tab);
 	free(s->idx);
@@ -421,7 +444,7 @@ int ctl_js_rotate(struct ctl_jstream *s)
 	if (s->fd >= 0) {
 		if (seal(s))
 			return -1;
-		ctl_js_unmap(s);
+		retire(s);
 	}
 	int dropped = 0;
 	if (s->kind == CTL_JSEG_OUT) {
@@ -756,9 +779,12 @@ int ctl_js_recover(struct ctl_jstream *s)
 		}
 	}
 	if (s->kind == CTL_JSEG_OUT) {
-		/* Keep the newest keep_segments (a smaller setting than last time prunes now). */
-		s->max_segments = j->cfg.keep_segments;
-		for (uint32_t i = 0; i < n && good > s->max_segments; i++) {
+		/* Keep the newest keep_segments (a smaller setting than last time prunes now). The
+		 * table has one row more: a rotation may add a segment before ctl_journal_poll()
+		 * prunes the oldest, so that deleting a file (milliseconds, for a segment whose
+		 * pages are cached) is not on the append path either. */
+		s->max_segments = j->cfg.keep_segments + 1;
+		for (uint32_t i = 0; i < n && good > j->cfg.keep_segments; i++) {
 			if (!v[i].good)
 				continue;
 			seg_name(name, s, v[i].segno);

@@ -147,9 +147,18 @@ static void bench_append(const struct bench_opts *o, const char *dir, enum ctl_j
 	snprintf(workload, sizeof(workload), "%s-%s%s", with_seq ? "append+seq" : "append",
 		 policy_name[p], with_poll ? "" : "-nopoll");
 	bench_print_row(o, "journal", workload, "ctl_journal", "200-300B", &st, NULL, 0);
-	if (!o->json)
-		printf("%-22s   %u msgs, %llu syncs, %llu rotations, mean %.0f ns\n", "", n,
-		       (unsigned long long)js.syncs, (unsigned long long)js.rotations, st.mean_ns);
+	/* the tail, where rotations, syncs and write-back stalls show (ticks are sorted now) */
+	double tpn = bench_ticks_per_ns();
+	double p999 = ticks[(uint64_t)n * 999 / 1000] / tpn, max = ticks[n - 1] / tpn;
+	if (o->json)
+		printf("{\"bench\":\"journal\",\"workload\":\"%s-tail\",\"messages\":%u,"
+		       "\"mean_ns\":%.1f,\"p999_ns\":%.1f,\"max_ns\":%.1f,\"syncs\":%llu,"
+		       "\"rotations\":%llu}\n", workload, n, st.mean_ns, p999, max,
+		       (unsigned long long)js.syncs, (unsigned long long)js.rotations);
+	else
+		printf("%-22s   %u msgs, mean %.0f ns, p99.9 %.0f ns, max %.0f ns; %llu syncs, "
+		       "%llu rotations\n", "", n, st.mean_ns, p999, max,
+		       (unsigned long long)js.syncs, (unsigned long long)js.rotations);
 }
 
 struct touch {
