@@ -322,3 +322,205 @@ Test(frame, sum_is_the_byte_sum)
 	cr_expect_eq(fix_sum(b + 1, 5), (unsigned char)b[1] + (unsigned char)b[2] +
 		     (unsigned char)b[3] + (unsigned char)b[4] + (unsigned char)b[5]);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * The QuickFIX acceptance scenarios' inbound messages, sent the way their runner sends them
+ * (BodyLength and CheckSum added where the line has none, <TIME...> replaced).
+ * ------------------------------------------------------------------------------------------- */
+
+#include <dirent.h>
+
+/* Builds the wire bytes of an "I" line; *explicit_len_or_sum says whether the line carries
+ * its own 9 or 10 (the scenarios' deliberately broken messages). */
+static size_t wire(const char *line, char *out, size_t cap, bool *explicit)
+{
+	char spec[4096];
+	size_t n = 0;
+	for (const char *p = line; *p && *p != '\r' && *p != '\n' && n + 32 < sizeof(spec);) {
+		if (*p == '<') {
+			const char *q = strchr(p, '>');
+			cr_assert_not_null(q);
+			n += (size_t)sprintf(spec + n, "20261126-11:49:31");
+			p = q + 1;
+		} else {
+			spec[n++] = *p++;
+		}
+	}
+	spec[n] = '\0';
+	bool has9 = strstr(spec, "\0019=") != NULL;
+	bool has10 = strstr(spec, "\00110=") != NULL;
+	*explicit = has9 || has10;
+	if (has9 && !has10) {
+		unsigned sum = 0;
+		for (size_t i = 0; i < n; i++)
+			sum += (unsigned char)spec[i];
+		return (size_t)snprintf(out, cap, "%s10=%03u\001", spec, sum & 0xff);
+	}
+	if (!has9) {
+		/* BodyLength after BeginString; CheckSum too unless the line has its own. */
+		const char *soh = strchr(spec, '\001');
+		cr_assert_not_null(soh);
+		size_t blen = (size_t)(soh - spec) + 1;
+		size_t body = has10 ? (size_t)(strstr(spec, "\00110=") + 1 - (spec + blen)) :
+			n - blen;
+		int w = snprintf(out, cap, "%.*s9=%zu\001%s", (int)blen, spec, body, spec + blen);
+		if (has10)
+			return (size_t)w;
+		unsigned sum = 0;
+		for (int i = 0; i < w; i++)
+			sum += (unsigned char)out[i];
+		return (size_t)w + (size_t)snprintf(out + w, cap - (size_t)w, "10=%03u\001", sum & 0xff);
+	}
+	return (size_t)snprintf(out, cap, "%s", spec);
+}
+
+/* The value of tag in an expected ("E") line, or NULL. */
+static const char *expected_value(const char *line, const char *tag_eq, char *val, size_t cap)
+{
+	const char *p = strstr(line, tag_eq);
+	if (p == NULL)
+		return NULL;
+	p += strlen(tag_eq);
+	size_t n = strcspn(p, "\001\r\n");
+	snprintf(val, cap, "%.*s", (int)n, p);
+	return val;
+}
+
+Test(frame, quickfix_scenario_messages)
+{
+	static const char *const dirs[] = {"fix42", "fix44", "fix50sp2"};
+	size_t framed = 0, garbled = 0, rejected = 0;
+	for (size_t d = 0; d < 3; d++) {
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/definitions/%s", FIXMUX_QUICKFIX_REF, dirs[d]);
+		DIR *dir = opendir(path);
+		cr_assert_not_null(dir, "%s", path);
+		struct dirent *de;
+		while ((de = readdir(dir)) != NULL) {
+			if (strstr(de->d_name, ".def") == NULL)
+				continue;
+			char fp[2048];
+			snprintf(fp, sizeof(fp), "%s/%s", path, de->d_name);
+			FILE *fh = fopen(fp, "r");
+			cr_assert_not_null(fh);
+			static char lines[512][4096];
+			size_t nl = 0;
+			while (nl < 512 && fgets(lines[nl], sizeof(lines[nl]), fh) != NULL)
+				nl++;
+			fclose(fh);
+			for (size_t i = 0; i < nl; i++) {
+				const char *l = lines[i];
+				if (l[0] != 'I' || strchr(l, '\001') == NULL)
+					continue;
+				const char *msg = l + 1;
+				if (msg[0] >= '0' && msg[0] <= '9' && msg[1] == ',')
+					msg += 2; /* "I2,8=..." names a connection */
+				char w[8192];
+				bool explicit;
+				size_t n = wire(msg, w, sizeof(w), &explicit);
+				struct guard g;
+				char *p = guard_place(&g, w, n);
+				struct fix_framer f;
+				fix_framer_init(&f, 4096);
+				int err;
+				long r = fix_frame(&f, p, n, &err);
+				if (explicit) {
+					/* Every hand-made 9 or 10 in the scenarios is wrong: the message
+					 * is garbled, or (BodyLength too long) waits for bytes that will
+					 * make it garbled. */
+					cr_expect_leq(r, 0, "%s:%zu framed", de->d_name, i + 1);
+					garbled++;
+					guard_free(&g);
+					continue;
+				}
+				if (strncmp(strchr(msg, '\001') + 1, "35=", 3) != 0) {
+					/* Scenario 2t: 34 before 35, ignored as garbled. */
+					cr_expect_lt(r, 0, "%s:%zu", de->d_name, i + 1);
+					cr_expect_eq(err, FIX_E_MSGTYPE_NOT_THIRD);
+					garbled++;
+					guard_free(&g);
+					continue;
+				}
+				cr_expect_eq(r, (long)n, "%s:%zu: %s", de->d_name, i + 1,
+					     fix_strerror(err));
+				framed++;
+				struct fix_field fl[256];
+				struct fix_msg m = {.fields = fl, .cap = 256};
+				int rc = fix_parse(&m, p, n);
+				guard_free(&g);
+				if (rc == FIX_OK)
+					continue;
+				/* Otherwise the scenario expects a Reject naming the tag. */
+				rejected++;
+				const char *e = NULL;
+				for (size_t k = i + 1; k < nl && e == NULL; k++)
+					if (lines[k][0] == 'E')
+						e = lines[k];
+				cr_assert_not_null(e, "%s:%zu", de->d_name, i + 1);
+				char v371[32], v373[32];
+				cr_assert_not_null(expected_value(e, "\001371=", v371, sizeof(v371)),
+						   "%s:%zu: %s, but no reject expected", de->d_name, i + 1,
+						   fix_strerror(rc));
+				cr_assert_not_null(expected_value(e, "\001373=", v373, sizeof(v373)));
+				cr_expect_eq((int32_t)m.err_tag, atoi(v371), "%s:%zu", de->d_name, i + 1);
+				if (rc == FIX_E_BAD_TAG)
+					cr_expect_str_eq(v373, "0", "%s:%zu", de->d_name, i + 1);
+				else if (rc == FIX_E_NO_VALUE)
+					cr_expect_str_eq(v373, "4", "%s:%zu", de->d_name, i + 1);
+				else
+					cr_expect_fail("%s:%zu: unexpected %s", de->d_name, i + 1,
+						       fix_strerror(rc));
+			}
+		}
+		closedir(dir);
+	}
+	cr_expect_gt(framed, 700);
+	cr_expect_eq(garbled, 33, "30 with their own 9 or 10, 3 with 35 not third");
+	cr_expect_geq(rejected, 9, "14a (0 and -1, three versions) and 14d");
+}
+
+/* Scenario 2m as one TCP stream: QuickFIX drops the message with the short BodyLength, and
+ * the one with the long BodyLength together with the message after it. */
+Test(frame, quickfix_scenario_2m_stream)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/definitions/fix44/2m_BodyLengthValueNotCorrect.def",
+		 FIXMUX_QUICKFIX_REF);
+	FILE *fh = fopen(path, "r");
+	cr_assert_not_null(fh);
+	static char stream[16384];
+	size_t len = 0;
+	char line[4096];
+	while (fgets(line, sizeof(line), fh) != NULL) {
+		if (line[0] != 'I')
+			continue;
+		bool explicit;
+		len += wire(line + 1, stream + len, sizeof(stream) - len, &explicit);
+	}
+	fclose(fh);
+	/* Seq numbers of the messages the framer delivers, in order. */
+	uint64_t seqs[16];
+	size_t ns = 0, off = 0;
+	struct fix_framer f;
+	fix_framer_init(&f, 4096);
+	while (off < len) {
+		long r = fix_frame(&f, stream + off, len - off, NULL);
+		cr_assert_neq(r, 0, "stuck at %zu", off);
+		if (r > 0) {
+			struct fix_field fl[64];
+			struct fix_msg m = {.fields = fl, .cap = 64};
+			cr_assert_eq(fix_parse(&m, stream + off, (size_t)r), FIX_OK);
+			cr_assert_lt(ns, 16);
+			seqs[ns++] = m.hdr.seq;
+			off += (size_t)r;
+		} else {
+			off += (size_t)-r;
+		}
+	}
+	/* Logon 1; [34=2 short, dropped]; 3; 2 (resent); [34=4 long + 34=5, dropped]; 4; 5;
+	 * Logout 7. */
+	uint64_t want[] = {1, 3, 2, 4, 5, 7};
+	cr_assert_eq(ns, sizeof(want) / sizeof(want[0]), "%zu messages", ns);
+	for (size_t i = 0; i < ns; i++)
+		cr_expect_eq(seqs[i], want[i], "message %zu", i);
+}
