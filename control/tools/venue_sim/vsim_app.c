@@ -399,6 +399,11 @@ static void md_snapshot(struct vsim_sim *sim, struct vsim_sess *ss, const char *
 	int64_t mid = vsim_feed_mid(&sim->feed, sym), h = vsim_feed_half_spread(mid);
 	vsim_b_cstr(&b, 55, sym);
 	vsim_b_str(&b, 262, id, idlen);
+	if (ss->cfg.ver == FIX_VER_T11) { /* FIX 5.0 SP2 requires LastUpdateTime here */
+		char t[40];
+		vsim_fmt_time(sim->now, t, sizeof(t));
+		vsim_b_cstr(&b, 779, t);
+	}
 	vsim_b_uint(&b, 268, 2);
 	for (int side = 0; side < 2; side++) {
 		vsim_b_char(&b, 269, side == 0 ? '0' : '1');
@@ -477,7 +482,7 @@ static void send_quote(struct vsim_sim *sim, struct vsim_sess *ss, struct vsim_q
 	snprintf(q->last_quote_id, sizeof(q->last_quote_id), "Q%llu",
 		 (unsigned long long)++sim->feed.quote_seq);
 	struct vsim_body b = {.n = 0};
-	if (q->qty > 0)
+	if (q->qty > 0 && ss->cfg.ver != FIX_VER_42) /* FIX.4.2's Quote has no OrderQty */
 		vsim_b_scaled(&b, 38, q->qty);
 	vsim_b_cstr(&b, 55, q->sym);
 	vsim_b_cstr(&b, 117, q->last_quote_id);

@@ -292,55 +292,65 @@ Test(venue_sim, cancel_replace_and_unknown_orders)
 	vc_close(&c);
 }
 
-Test(venue_sim, market_data_snapshot_increments_duplicate_and_unsubscribe)
+static void market_data(struct vclient *c)
 {
-	const char *const sess[] = {"--session", "FIX.4.4:VENUE:MD", NULL};
-	start("exchange", "0", sess);
-	static struct vclient c;
-	connect_logon(&c, FIX_VER_44, "MD", "VENUE", false);
 	const char *req = "146=1|55=EURUSD|262=M1|263=1|264=1|267=2|269=0|269=1|";
-	cr_assert_eq(vc_send(&c, "V", req), 0);
-	const struct fix_msg *m = must(&c, "W");
+	cr_assert_eq(vc_send(c, "V", req), 0);
+	const struct fix_msg *m = must(c, "W");
 	cr_assert_str_eq(vc_get(m, 262), "M1");
 	cr_assert_str_eq(vc_get(m, 55), "EURUSD");
 	for (int i = 0; i < 3; i++) {
-		m = must(&c, "X");
+		m = must(c, "X");
 		cr_assert_str_eq(vc_get(m, 262), "M1");
 		cr_assert_str_eq(vc_get(m, 268), "2");
 	}
-	cr_assert_eq(vc_send(&c, "V", req), 0);
+	cr_assert_eq(vc_send(c, "V", req), 0);
 	for (;;) {
-		m = vc_next(&c);
-		cr_assert_not_null(m, "%s", c.err);
+		m = vc_next(c);
+		cr_assert_not_null(m, "%s", c->err);
 		if (vc_is(m, "Y"))
 			break;
-		cr_assert(vc_is(m, "X"), "expected increments then a reject: %s", vc_show(&c));
+		cr_assert(vc_is(m, "X"), "expected increments then a reject: %s", vc_show(c));
 	}
 	cr_assert_str_eq(vc_get(m, 262), "M1");
 	cr_assert_str_eq(vc_get(m, 281), "1", "duplicate MDReqID");
 
-	cr_assert_eq(vc_send(&c, "V", "146=1|55=EURUSD|262=M1|263=2|264=1|267=2|269=0|269=1|"), 0);
-	until_heartbeat(&c, "U", got, 512); /* increments sent before the unsubscribe */
-	usleep(200000);                     /* ten intervals: none may come now */
-	int n = until_heartbeat(&c, "U2", got, 512);
+	cr_assert_eq(vc_send(c, "V", "146=1|55=EURUSD|262=M1|263=2|264=1|267=2|269=0|269=1|"), 0);
+	until_heartbeat(c, "U", got, 512); /* increments sent before the unsubscribe */
+	usleep(200000);                    /* ten intervals: none may come now */
+	int n = until_heartbeat(c, "U2", got, 512);
 	cr_assert_eq(n, 0, "market data after the unsubscribe: %s", got[0].type);
-	vc_close(&c);
+	/* The MDReqID is free again. */
+	cr_assert_eq(vc_send(c, "V", "146=1|55=GBPUSD|262=M1|263=0|264=1|267=2|269=0|269=1|"), 0);
+	m = must(c, "W");
+	cr_assert_str_eq(vc_get(m, 55), "GBPUSD");
+}
+
+Test(venue_sim, market_data_snapshot_increments_duplicate_and_unsubscribe)
+{
+	const char *const sess[] = {"--session", "FIX.4.4:VENUE:MD", "--session",
+				    "FIX.4.2:VENUE:MD42", "--session", "FIXT.1.1:VENUE:MD50", NULL};
+	start("exchange", "0", sess);
+	static struct vclient c[3];
+	const enum fix_version v[3] = {FIX_VER_44, FIX_VER_42, FIX_VER_T11};
+	const char *id[3] = {"MD", "MD42", "MD50"};
+	for (int i = 0; i < 3; i++) {
+		connect_logon(&c[i], v[i], id[i], "VENUE", false);
+		market_data(&c[i]);
+		vc_close(&c[i]);
+	}
 	cr_assert_eq(vproc_stop(&vp), 0);
 	char js[4096];
 	cr_assert_eq(vproc_stats(&vp, js, sizeof(js)), 0);
-	cr_assert(strstr(js, "\"md_rejects\": 1") != NULL, "%s", js);
+	cr_assert(strstr(js, "\"md_rejects\": 3") != NULL, "%s", js);
 }
 
-Test(venue_sim, quote_request_streams_until_quote_cancel)
+static void quotes(struct vclient *c, const char *zextra)
 {
-	const char *const sess[] = {"--session", "FIX.4.4:VENUE:RFQ", NULL};
-	start("exchange", "0", sess);
-	static struct vclient c;
-	connect_logon(&c, FIX_VER_44, "RFQ", "VENUE", false);
-	cr_assert_eq(vc_send(&c, "R", "131=RQ1|146=1|55=USDJPY|38=1000000|"), 0);
+	cr_assert_eq(vc_send(c, "R", "131=RQ1|146=1|55=USDJPY|38=1000000|"), 0);
 	char ids[3][64];
 	for (int i = 0; i < 3; i++) {
-		const struct fix_msg *m = must(&c, "S");
+		const struct fix_msg *m = must(c, "S");
 		cr_assert_str_eq(vc_get(m, 131), "RQ1");
 		cr_assert_str_eq(vc_get(m, 55), "USDJPY");
 		snprintf(ids[i], sizeof(ids[i]), "%s", vc_get(m, 117));
@@ -348,22 +358,82 @@ Test(venue_sim, quote_request_streams_until_quote_cancel)
 			cr_assert_str_neq(ids[i], ids[k], "QuoteIDs differ");
 	}
 	/* A second request with the same QuoteReqID while the stream runs is refused. */
-	cr_assert_eq(vc_send(&c, "R", "131=RQ1|146=1|55=USDJPY|38=1000000|"), 0);
+	cr_assert_eq(vc_send(c, "R", "131=RQ1|146=1|55=USDJPY|38=1000000|"), 0);
 	const struct fix_msg *m;
 	do
-		m = vc_next(&c);
+		m = vc_next(c);
 	while (m != NULL && vc_is(m, "S"));
-	cr_assert(vc_is(m, "j"), "expected a BusinessMessageReject: %s", vc_show(&c));
+	cr_assert(vc_is(m, "j"), "expected a BusinessMessageReject: %s", vc_show(c));
 	char zc[128];
-	snprintf(zc, sizeof(zc), "117=%s|131=RQ1|298=1|", ids[2]); /* FIX.4.4 requires 117 */
-	cr_assert_eq(vc_send(&c, "Z", zc), 0);
-	int before = until_heartbeat(&c, "Z", got, 512);
+	snprintf(zc, sizeof(zc), "117=%s|131=RQ1|298=1|%s", ids[2], zextra);
+	cr_assert_eq(vc_send(c, "Z", zc), 0);
+	int before = until_heartbeat(c, "Z", got, 512);
 	for (int i = 0; i < before; i++)
 		cr_assert_str_eq(got[i].type, "S", "the QuoteCancel is accepted: %s %s", got[i].type,
 				 rget(&got[i], 58));
 	usleep(200000);
-	int n = until_heartbeat(&c, "Z2", got, 512);
+	int n = until_heartbeat(c, "Z2", got, 512);
 	cr_assert_eq(n, 0, "quotes after the QuoteCancel: %s", got[0].type);
+}
+
+Test(venue_sim, quote_request_streams_until_quote_cancel)
+{
+	const char *const sess[] = {"--session", "FIX.4.4:VENUE:RFQ", "--session",
+				    "FIX.4.2:VENUE:RFQ42", "--session", "FIXT.1.1:VENUE:RFQ50", NULL};
+	start("exchange", "0", sess);
+	static struct vclient c[3];
+	const enum fix_version v[3] = {FIX_VER_44, FIX_VER_42, FIX_VER_T11};
+	const char *id[3] = {"RFQ", "RFQ42", "RFQ50"};
+	/* FIX.4.2's QuoteCancel requires its NoQuoteEntries group. */
+	const char *zextra[3] = {"", "295=1|55=USDJPY|", ""};
+	for (int i = 0; i < 3; i++) {
+		connect_logon(&c[i], v[i], id[i], "VENUE", false);
+		quotes(&c[i], zextra[i]);
+		vc_close(&c[i]);
+	}
+}
+
+/* SIGTERM: every connected session gets a Logout, the journals are flushed, exit status 0. */
+Test(venue_sim, sigterm_logs_out_and_exits_0)
+{
+	const char *const sess[] = {"--session", "FIX.4.4:VENUE:CLI", NULL};
+	start("exchange", "0", sess);
+	static struct vclient c;
+	connect_logon(&c, FIX_VER_44, "CLI", "VENUE", false);
+	send_order(&c, "S1", "10", "1.1");
+	must(&c, "8");
+	kill(vp.pid, SIGTERM);
+	const struct fix_msg *m = must(&c, "5");
+	cr_assert_str_eq(vc_get(m, 58), "venue simulator shutting down");
+	cr_assert_eq(vc_send(&c, "5", ""), 0);
+	cr_assert(vc_wait_closed(&c));
+	vc_close(&c);
+	int st;
+	cr_assert_eq(waitpid(vp.pid, &st, 0), vp.pid);
+	vp.pid = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	/* The order left open is cancelled at the next start and reported at the next logon. */
+	start("exchange", "0", sess);
+	connect_logon(&c, FIX_VER_44, "CLI", "VENUE", false);
+	m = must(&c, "8");
+	cr_assert_str_eq(vc_get(m, 11), "S1");
+	cr_assert_str_eq(vc_get(m, 150), "4");
+	vc_close(&c);
+}
+
+/* --heartbeat-check: a silent peer gets a TestRequest, then is disconnected. */
+Test(venue_sim, heartbeat_check_drops_a_silent_peer)
+{
+	const char *const sess[] = {"--session", "FIX.4.4:VENUE:CLI", "--heartbeat-check", NULL};
+	start("exchange", "0", sess);
+	static struct vclient c;
+	c.fd = -1;
+	cr_assert_eq(vc_connect(&c, vp.port, FIX_VER_44, "CLI", "VENUE"), 0);
+	cr_assert_eq(vc_send(&c, "A", "98=0|108=1|"), 0);
+	must(&c, "A");
+	const struct fix_msg *m = must(&c, "1");
+	cr_assert_neq(vc_get(m, 112)[0], '\0');
+	cr_assert(vc_wait_closed(&c), "disconnected after the TestRequest went unanswered");
 	vc_close(&c);
 }
 
