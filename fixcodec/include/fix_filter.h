@@ -53,7 +53,7 @@ struct fix_filter_scratch;
 struct fix_filter_scratch *fix_filter_scratch_new(const struct fix_filter *f);
 int fix_filter_scratch_grow(struct fix_filter_scratch **s, const struct fix_filter *f);
 void fix_filter_scratch_free(struct fix_filter_scratch *s);
-/* true if s may be used to scan with f. */
+/* true if s may be used to scan with f. Control path only: it allocates a probe scratch. */
 bool fix_filter_scratch_fits(const struct fix_filter_scratch *s, const struct fix_filter *f);
 
 #define FIX_FILTER_MAX_ALERTS 16
