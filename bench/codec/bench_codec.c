@@ -103,7 +103,7 @@ static struct bmsg msgs[] = {
  * the others still run, and the program exits 1 at the end. */
 static unsigned check_failures;
 
-__attribute__((format(printf, 2, 3), unused)) static bool soft_fail(bool *ok, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static bool soft_fail(bool *ok, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -415,10 +415,11 @@ static void check_qf(int idx, enum bench_qf_mode mode)
 	/* Without the dictionary QuickFIX keeps the repeated group tags only once per tag in
 	 * its field map, so only the dictionary modes must see every field. */
 	if (mode != BENCH_QF_PARSE && n != (int)b->nf + 4)
-		soft_fail(&b->ok_qf[mode], "%s: QuickFIX (mode %d) found %d fields, the message has %zu", b->name,
-			   mode, n, b->nf + 4);
+		soft_fail(&b->ok_qf[mode], "%s: QuickFIX (mode %d) found %d fields, the message "
+			  "has %zu", b->name, mode, n, b->nf + 4);
 	if (mode != BENCH_QF_PARSE && b->type[0] == 'X' && bench_qf_groups(268) != 4)
-		soft_fail(&b->ok_qf[mode], "%s: QuickFIX found %d MDEntries, not 4", b->name, bench_qf_groups(268));
+		soft_fail(&b->ok_qf[mode], "%s: QuickFIX found %d MDEntries, not 4", b->name,
+			  bench_qf_groups(268));
 }
 #endif
 
@@ -435,8 +436,6 @@ __attribute__((noinline)) static uint64_t cg_loop(struct bmsg *b, uint32_t n)
 __attribute__((noinline)) uint64_t cg_frame_parse_NOS(uint32_t n) { return cg_loop(&msgs[0], n); }
 __attribute__((noinline)) uint64_t cg_frame_parse_ExecReport(uint32_t n) { return cg_loop(&msgs[1], n); }
 __attribute__((noinline)) uint64_t cg_frame_parse_MDIncRefresh(uint32_t n) { return cg_loop(&msgs[2], n); }
-
-static void rewrite_prepare(void);
 
 __attribute__((noinline)) static uint64_t cg_rw_loop(struct bmsg *b, uint32_t n)
 {
@@ -480,7 +479,7 @@ static void row(const struct bench_opts *o, const char *work, const char *impl,
 	bench_print_row(o, "codec", work, impl, b->name, st, rname, ratio);
 }
 
-__attribute__((unused)) static void note(const struct bench_opts *o, const char *what)
+static void note(const struct bench_opts *o, const char *what)
 {
 	if (o->json)
 		printf("{\"bench\":\"codec\",\"note\":\"%s\"}\n", what);
