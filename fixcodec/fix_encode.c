@@ -244,6 +244,13 @@ void fix_enc_time(struct fix_encoder *e, uint32_t tag, int64_t ns, enum fix_time
 	commit(e, n);
 }
 
+void fix_enc_data(struct fix_encoder *e, uint32_t len_tag, uint32_t data_tag, const void *bytes,
+		  size_t len)
+{
+	fix_enc_uint(e, len_tag, len);
+	fix_enc_str(e, data_tag, bytes, len);
+}
+
 void fix_enc_raw(struct fix_encoder *e, const char *bytes, size_t len)
 {
 	if (!reserve(e, len))

@@ -53,6 +53,10 @@ void fix_enc_char(struct fix_encoder *e, uint32_t tag, char c);
 void fix_enc_bool(struct fix_encoder *e, uint32_t tag, bool v);
 void fix_enc_decimal(struct fix_encoder *e, uint32_t tag, struct fix_decimal d);
 void fix_enc_time(struct fix_encoder *e, uint32_t tag, int64_t ns, enum fix_time_precision p);
+/* Added by the codec: a data field and its Length field ("95=5<SOH>96=a<SOH>b<SOH>c<SOH>"
+ * for len_tag 95, data_tag 96); the bytes may contain SOH. */
+void fix_enc_data(struct fix_encoder *e, uint32_t len_tag, uint32_t data_tag, const void *bytes,
+		  size_t len);
 /* Appends already-encoded "tag=value<SOH>..." bytes (e.g. a body copied for a resend). */
 void fix_enc_raw(struct fix_encoder *e, const char *bytes, size_t len);
 /* Finishes the message: returns its length and sets *out to its first byte, or returns 0 and

@@ -206,3 +206,26 @@ Test(encode, body_length_digits_grow_with_the_body)
 	frame_and_parse(out, n, &m);
 	cr_expect_eq(m.hdr.body_length, 5 + 4 + sizeof(big));
 }
+
+Test(encode, data_field_with_soh)
+{
+	char buf[256];
+	struct fix_encoder e;
+	fix_enc_begin(&e, buf, sizeof(buf), FIX_VER_44, "A", NULL);
+	fix_enc_uint(&e, 34, 1);
+	fix_enc_cstr(&e, 49, "A");
+	fix_enc_cstr(&e, 56, "B");
+	fix_enc_data(&e, 95, 96, "a\00110=000\001b", 10);
+	fix_enc_uint(&e, 98, 0);
+	char *out;
+	size_t n = fix_enc_finish(&e, &out);
+	cr_assert_gt(n, 0);
+	struct fix_msg m;
+	frame_and_parse(out, n, &m);
+	const struct fix_field *d = fix_find(&m, 96, 0);
+	cr_assert_not_null(d);
+	cr_expect_eq(d->len, 10);
+	cr_expect_eq(memcmp(d->val, "a\00110=000\001b", 10), 0);
+	cr_expect(val_is(&m, 95, "10"));
+	cr_expect(val_is(&m, 98, "0"));
+}
