@@ -267,6 +267,20 @@ static int zero_tail(uint8_t *map, uint64_t from, uint64_t to)
 	return any;
 }
 
+/* Under BATCH and ALWAYS a cut must itself be durable: if the zeroes were lost in a power
+ * failure while records appended over the cut were not, the old bytes after them could be
+ * read again. */
+static int sync_cut(struct ctl_jstream *s, uint8_t *map, uint64_t from, uint64_t to)
+{
+	if (s->j->cfg.fsync == CTL_JOURNAL_FSYNC_NONE || from >= to)
+		return 0;
+	uint64_t start = from & ~(uint64_t)(CTL_J_PAGE - 1);
+	s->j->st.syncs++;
+	if (msync(map + start, to - start, MS_SYNC))
+		return ctl_j_fail_errno(s->j, "msync of a cut %s segment failed", s->prefix);
+	return 0;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Creating and sealing */
 
@@ -599,8 +613,14 @@ static int recover_last(struct ctl_jstream *s, const char *name, uint64_t size, 
 	if (!sealed && index_at)
 		end = index_at; /* a seal that did not finish: undone, and redone when full */
 	uint64_t tail_end = sealed ? size - sizeof(struct ctl_jseg_footer) : size;
-	if (zero_tail(map, end, tail_end) || bad)
+	if (zero_tail(map, end, tail_end) || bad) {
 		s->j->st.torn_tail_cuts++;
+		if (sync_cut(s, map, end, tail_end)) {
+			munmap(map, size);
+			close(fd);
+			return -1;
+		}
+	}
 	s->fd = fd;
 	s->map = map;
 	s->size = size;
@@ -696,8 +716,11 @@ int ctl_js_truncate(struct ctl_jstream *s, uint64_t v)
 			off = rec_next(off, h);
 		memset(map + off, 0, sizeof(struct ctl_jrec_hdr)); /* the chain ends here first */
 		zero_tail(map, off, size);
+		int rc = sync_cut(s, map, off, size);
 		munmap(map, size);
 		close(fd);
+		if (rc)
+			return -1;
 		/* Walked again as at recovery: row, sparse index and write position. */
 		uint64_t cuts = j->st.torn_tail_cuts, segno = last->segno;
 		memset(last, 0, sizeof(*last));
