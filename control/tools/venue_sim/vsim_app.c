@@ -177,6 +177,8 @@ static void on_cxl_reject(void *arg, int sess, const struct vsim_req *r, bool re
 	send_app(sim, ss, "9", &b);
 }
 
+static int compact(struct vsim_sim *sim, struct vsim_sess *ss, char *err, size_t cap);
+
 /* Persistence: the order's latest state goes to its session's journal. */
 static void on_change(void *arg, const struct vsim_order *o)
 {
@@ -187,6 +189,11 @@ static void on_change(void *arg, const struct vsim_order *o)
 	if (ctl_journal_append_app(ss->j, VSIM_REC_ORDER, o, sizeof(*o)) != 0)
 		sim->log(sim, "%s: journal: cannot record order: %s", ss->cfg.theirs,
 			 ctl_journal_error(ss->j));
+	/* The application stream is bounded (max_app_segments): a long run under load compacts
+	 * it now and then, at a cost proportional to the orders still open. */
+	char err[256];
+	if (++ss->app_records >= VSIM_COMPACT_RECORDS && compact(sim, ss, err, sizeof(err)) != 0)
+		sim->log(sim, "%s", err);
 }
 
 static int64_t on_mid(void *arg, const char *sym)
@@ -253,17 +260,10 @@ static int load_rec(void *arg, uint32_t type, const void *data, size_t len)
 	return 0;
 }
 
-int vsim_app_load(struct vsim_sim *sim, struct vsim_sess *ss, char *err, size_t cap)
+/* Compaction: a new application segment holding only the session's live orders, then the
+ * older segments go (a crash in between replays the old records, then the snapshot). */
+static int compact(struct vsim_sim *sim, struct vsim_sess *ss, char *err, size_t cap)
 {
-	struct load_ctx c = {.sim = sim, .ss = ss};
-	sim->loading = true;
-	int rc = ctl_journal_for_each_app(ss->j, load_rec, &c);
-	sim->loading = false;
-	if (rc != 0) {
-		snprintf(err, cap, "%s: replaying open orders failed", ss->cfg.theirs);
-		return -1;
-	}
-	/* Compaction: a new segment holding only the orders still alive, then the old ones go. */
 	uint64_t segno;
 	if (ctl_journal_app_checkpoint(ss->j, &segno) != 0 ||
 	    ctl_journal_append_app(ss->j, VSIM_REC_CLEAR, "", 0) != 0) {
@@ -286,7 +286,21 @@ int vsim_app_load(struct vsim_sim *sim, struct vsim_sess *ss, char *err, size_t 
 			 ctl_journal_error(ss->j));
 		return -1;
 	}
+	ss->app_records = 0;
 	return 0;
+}
+
+int vsim_app_load(struct vsim_sim *sim, struct vsim_sess *ss, char *err, size_t cap)
+{
+	struct load_ctx c = {.sim = sim, .ss = ss};
+	sim->loading = true;
+	int rc = ctl_journal_for_each_app(ss->j, load_rec, &c);
+	sim->loading = false;
+	if (rc != 0) {
+		snprintf(err, cap, "%s: replaying open orders failed", ss->cfg.theirs);
+		return -1;
+	}
+	return compact(sim, ss, err, cap);
 }
 
 void vsim_app_after_load(struct vsim_sim *sim)

@@ -9,6 +9,7 @@
 
 #define VSIM_ECHO_SEEN 1024     /* ClOrdIDs remembered per session in echo mode */
 #define VSIM_BACKLOG 4096       /* drop-copy messages kept while the drop copy is offline */
+#define VSIM_COMPACT_RECORDS 4096 /* order records appended before the journal is compacted */
 
 /* Application record types in a session's journal. */
 enum vsim_rec {
@@ -34,6 +35,7 @@ struct vsim_sess {
 	struct vsim_backlog_msg *backlog; /* drop copy: ring of ExecutionReport bodies */
 	uint32_t bl_head, bl_n;
 	uint64_t bl_lost;
+	uint32_t app_records;           /* order records since the last compaction */
 };
 
 struct vsim_sim {

@@ -115,7 +115,7 @@ static void send_order(struct vclient *c, const char *id, const char *qty, const
 	cr_assert_eq(vc_send(c, "D", body), 0);
 }
 
-static struct rmsg got[512];
+static struct rmsg got[4096];
 
 /* ------------------------------------------------------------------------------------------ */
 
@@ -706,4 +706,49 @@ Test(venue_sim, bad_options_are_named)
 		fclose(f);
 		cr_assert(strstr(msg, named[t]) != NULL, "'%s' does not name %s", msg, named[t]);
 	}
+}
+
+/* Thousands of order changes compact the journal's order records on the way; after kill -9 the
+ * orders still open (the partly filled ones) are exactly those cancelled and reported. */
+Test(venue_sim, open_orders_survive_compaction_and_kill9)
+{
+	const char *const sess[] = {"--session", "FIX.4.4:VENUE:CLI", NULL};
+	start("exchange", "1", sess);
+	static struct vclient c;
+	connect_logon(&c, FIX_VER_44, "CLI", "VENUE", false);
+	enum { N = 2100 }; /* two records each: more than one compaction's worth (4096) */
+	static bool open_left[N];
+	int open = 0;
+	for (int batch = 0; batch < N / 100; batch++) {
+		for (int i = batch * 100; i < (batch + 1) * 100; i++) {
+			char id[16];
+			snprintf(id, sizeof(id), "C%d", i);
+			send_order(&c, id, "10", "1.1");
+		}
+		int n = until_heartbeat(&c, "b", got, 512);
+		for (int i = 0; i < n; i++) {
+			if (strcmp(rget(&got[i], 150), "F") != 0)
+				continue;
+			int k = atoi(rget(&got[i], 11) + 1);
+			open_left[k] = strcmp(rget(&got[i], 39), "1") == 0;
+			open += open_left[k];
+		}
+	}
+	cr_assert(open > 0 && open < N, "open %d", open);
+	vproc_kill9(&vp);
+	vc_close(&c);
+
+	start("exchange", "1", sess);
+	connect_logon(&c, FIX_VER_44, "CLI", "VENUE", false);
+	int reported = 0;
+	int n = until_heartbeat(&c, "r", got, 4096);
+	for (int i = 0; i < n; i++) {
+		cr_assert_str_eq(rget(&got[i], 150), "4");
+		int k = atoi(rget(&got[i], 11) + 1);
+		cr_assert(open_left[k], "C%d was not open or reported twice", k);
+		open_left[k] = false;
+		reported++;
+	}
+	cr_assert_eq(reported, open);
+	vc_close(&c);
 }
