@@ -27,6 +27,7 @@ struct received {
 	char type[4];
 	char clordid[32];
 	char text[128];
+	char refseq[24];
 };
 
 struct peer {
@@ -145,6 +146,7 @@ static void user_deliver(void *arg, const struct fix_msg *m)
 	snprintf(r->type, sizeof(r->type), "%s", m->hdr.msg_type);
 	copy_field(m, 11, r->clordid, sizeof(r->clordid));
 	copy_field(m, 58, r->text, sizeof(r->text));
+	copy_field(m, 45, r->refseq, sizeof(r->refseq));
 }
 
 static void user_disconnect(void *arg, const char *why)
@@ -661,4 +663,83 @@ Test(mux, routing_and_pending_messages_survive_a_restart)
 	pump();
 	cr_assert_eq(count_rx(0, "8", "A-OLD"), 3, "ack, and both fills after reconnecting");
 	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 0);
+}
+
+Test(mux, venue_gap_is_recovered_and_resent_messages_reach_their_owner)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	user_order(0, "A-1");
+	pump();
+	ctl_session_logout(W.user[0].s, W.now, NULL); /* alice goes away in good order */
+	pump();
+	/* A fill for alice is lost on the wire; the next message reveals the gap. */
+	venue_exec("A-1", "1", "F");
+	W.to_mux_venue.len = 0;
+	user_order(1, "B-1");
+	pump();
+	/* fixmux asked for a resend; the fill came back (PossDup) and waits for alice. */
+	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 1);
+	cr_assert_eq(count_rx(1, "8", "A-1"), 0);
+	cr_assert_eq(count_rx(1, "8", "B-1"), 1);
+	user_connect(0);
+	pump();
+	cr_assert_eq(count_rx(0, "8", "A-1"), 2, "ack then the recovered fill");
+}
+
+Test(mux, venue_reject_returns_to_the_sender_in_its_own_numbering)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	/* alice's traffic makes the venue's numbering run ahead of bob's. */
+	user_order(0, "A-1");
+	user_order(0, "A-2");
+	user_order(0, "A-3");
+	pump();
+	uint64_t bob_seq = ctl_session_next_out(W.user[1].s);
+	user_order(1, "B-1");
+	pump();
+	/* The venue rejects the last message it received, by its own sequence number. */
+	uint64_t venue_ref = ctl_session_next_in(W.venue.s) - 1;
+	cr_assert_neq(venue_ref, bob_seq, "the test must make the two numberings differ");
+	char body[64];
+	int n = snprintf(body, sizeof(body), "45=%llu\001372=D\001380=3\00158=not today\001",
+			 (unsigned long long)venue_ref);
+	ctl_session_send_app(W.venue.s, W.now, "j", NULL, 0, body, (size_t)n);
+	pump();
+	cr_assert_eq(count_rx(1, "j", NULL), 1, "bob gets the BusinessMessageReject");
+	cr_assert_eq(count_rx(0, "j", NULL), 0);
+	const struct received *r = NULL;
+	for (int k = 0; k < W.user[1].n_rx; k++)
+		if (!strcmp(W.user[1].rx[k].type, "j"))
+			r = &W.user[1].rx[k];
+	char want[24];
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)bob_seq);
+	cr_assert_str_eq(r->refseq, want, "RefSeqNum is bob's own number for B-1");
+	cr_assert_str_eq(r->text, "not today");
+}
+
+Test(mux, shutdown_logs_everyone_out_in_order)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	bool down = ctl_mux_shutdown(W.mux, W.now);
+	cr_assert_not(down);
+	for (int i = 0; i < 50 && !down; i++) {
+		pump();
+		W.now += 100 * 1000000LL;
+		down = ctl_mux_shutdown(W.mux, W.now);
+	}
+	cr_assert(down, "everything must be down after the logout exchanges");
+	cr_assert_not(ctl_session_logged_on(W.venue.s));
+	cr_assert_not(ctl_session_logged_on(W.user[0].s));
+	cr_assert_not(ctl_session_logged_on(W.user[1].s));
+	cr_assert(strstr(W.user[0].logout_text, "shutting down"), "'%s'", W.user[0].logout_text);
+	/* Nobody may log on while shutting down. */
+	user_connect(0);
+	pump();
+	cr_assert_not(ctl_session_logged_on(W.user[0].s));
 }
