@@ -168,7 +168,7 @@ __attribute__((cold)) static bool big_tag_seen(const struct fix_msg *m, uint32_t
 	return false;
 }
 
-/* Parse state shared by the vector and the scalar field readers. */
+/* Parse state, kept out of *m (see fl/cap below). */
 struct pstate {
 	struct fix_msg *m;
 	/* Copies of m's fields: the project builds with -fno-strict-aliasing, so reading them
@@ -184,8 +184,8 @@ struct pstate {
 	size_t pend_len;     /* its length; SIZE_MAX when the Length value was unreadable */
 	bool in_header;
 	int soft;            /* first error after which parsing can go on */
-	/* Arrays live apart (struct ptabs) so the compiler can keep these scalars in
-	 * registers. */
+	/* The arrays live apart (struct ptabs), which leaves the compiler free to keep the
+	 * scalars above in registers. */
 	uint64_t *seen;
 	uint32_t *big;
 };
@@ -195,8 +195,9 @@ struct ptabs {
 	uint32_t big[DUP_BIG_LIST];
 };
 
-/* Records field (tag, v, e) that started at f. Returns false when the parse must stop (an
- * error already stored in st->soft's place is returned by the caller through *hard). */
+/* Records field (tag, value [v, e)) that started at f: index entry, empty value, repeat,
+ * header struct, body start, announced data length. Returns FIX_OK, or the error that stops
+ * the parse (FIX_E_TOO_MANY_FIELDS). */
 static inline __attribute__((always_inline)) int add_field(struct pstate *st, const char *f,
 							    uint32_t tag, const char *v,
 							    const char *e)
@@ -322,7 +323,7 @@ int fix_parse(struct fix_msg *m, const char *buf, size_t len)
 		uint32_t t = (unsigned char)*p - '0';
 		unsigned c;
 		/* buf[e] is SOH, so the digit loop stops there at the latest. Nine digits cannot
-		 * overflow; a tenth sends the field to the careful path (bad_field). */
+		 * overflow; a tenth takes the careful path below. */
 		if (__builtin_expect(t <= 9, 1)) {
 			p++;
 			while ((c = (unsigned char)*p - '0') <= 9 && p - f < 9) {
