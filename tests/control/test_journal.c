@@ -451,6 +451,70 @@ Test(journal, old_epoch_segments_left_by_a_crashed_reset_are_deleted)
 	ctl_journal_close(j);
 }
 
+Test(journal, leftovers_of_an_interrupted_rotation_are_cleaned_up)
+{
+	struct ctl_journal_config c = small_cfg(CTL_JOURNAL_FSYNC_NONE);
+	struct ctl_journal *j = open_ok(&c);
+	append_range(j, 1, 100);
+	ctl_journal_close(j);
+	/* a segment created but never given its header (killed in fallocate or just after) */
+	char path[400];
+	snprintf(path, sizeof(path), "%s/out-00000000000000f0.seg", jdir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(ftruncate(fileno(f), 65536), 0);
+	fclose(f);
+	/* and one whose header is damaged although records follow: set aside, not deleted */
+	char damaged[420], oldest[400];
+	j = open_ok(&c);
+	append_range(j, 101, 600); /* several segments */
+	ctl_journal_close(j);
+	cr_assert_eq(tu_segment(jdir, "out", 0, oldest, sizeof(oldest)), 0);
+	tu_flip_byte(oldest, 20); /* the header's segno */
+	snprintf(damaged, sizeof(damaged), "%s.corrupt", oldest);
+	j = open_ok(&c);
+	cr_assert_eq(access(path, F_OK), -1, "the headerless file is gone");
+	cr_assert_eq(access(damaged, F_OK), 0, "the damaged segment is kept aside");
+	struct ctl_journal_stats st;
+	ctl_journal_stats(j, &st);
+	cr_assert_eq(st.corrupt_records, 1);
+	cr_assert_eq(st.out_last_seq, 600);
+	cr_assert_gt(st.out_first_seq, 1, "the damaged segment's messages are not available");
+	expect_range(j, st.out_first_seq, 0, st.out_first_seq, 600);
+	ctl_journal_close(j);
+}
+
+Test(journal, a_seal_cut_short_is_undone_and_redone)
+{
+	struct ctl_journal_config c = small_cfg(CTL_JOURNAL_FSYNC_NONE);
+	struct ctl_journal *j = open_ok(&c);
+	append_range(j, 1, 400); /* the first segment is sealed, the second active */
+	struct ctl_journal_stats st;
+	ctl_journal_stats(j, &st);
+	cr_assert_eq(st.out_segments, 2);
+	ctl_journal_close(j);
+	/* As if killed after the INDEX record but before the footer, the next segment not yet
+	 * created: delete the second segment and damage the first one's footer. */
+	char first[400], second[400];
+	cr_assert_eq(tu_segment(jdir, "out", 0, first, sizeof(first)), 0);
+	cr_assert_eq(tu_segment(jdir, "out", 1, second, sizeof(second)), 0);
+	uint64_t offs[400];
+	int n = tu_record_offsets(first, offs, 400);
+	cr_assert_gt(n, 100);
+	cr_assert_eq(unlink(second), 0);
+	tu_flip_byte(first, 65536 - 64 + 20);
+	j = open_ok(&c);
+	ctl_journal_stats(j, &st);
+	cr_assert_eq(st.out_last_seq, (uint64_t)n);
+	expect_range(j, 1, 0, 1, (uint64_t)n);
+	append_range(j, (uint64_t)n + 1, 900); /* fills it, seals it again, goes on */
+	ctl_journal_close(j);
+	j = open_ok(&c);
+	expect_range(j, 1, 0, 1, 900);
+	expect_range(j, 50, 60, 50, 60);
+	ctl_journal_close(j);
+}
+
 Test(journal, prune_keeps_the_last_segments_and_older_resends_are_not_available)
 {
 	struct ctl_journal_config c = small_cfg(CTL_JOURNAL_FSYNC_NONE);
