@@ -10,9 +10,10 @@
  *                         replayed in order at recovery; pruned only on the owner's request.
  *
  * Every append is a memcpy into a memory-mapped, pre-allocated segment: no allocation after
- * open, and no system call under CTL_JOURNAL_FSYNC_NONE except when a segment fills up and the
- * next one is created. A journal is used by one thread at a time; another process opening the
- * same directory is refused (flock).
+ * open, and no system call under CTL_JOURNAL_FSYNC_NONE. (When a segment fills up, the rotation
+ * only writes a header into the next one, which ctl_journal_poll() prepared; without poll()
+ * the rotation creates the file itself.) A journal is used by one thread at a time; another
+ * process opening the same directory is refused (flock).
  *
  * Setup and slow-path calls return 0 on success and -1 on failure with the reason in
  * ctl_journal_error(); visitors stop an iteration by returning nonzero, which is passed back.
@@ -39,10 +40,10 @@ struct ctl_journal_config {
 	enum ctl_journal_fsync fsync;
 	uint64_t segment_size;      /* bytes per outbound segment file (default 16 MiB, >= 64 KiB) */
 	uint64_t app_segment_size;  /* bytes per application segment file (default 1 MiB) */
-	uint32_t keep_segments;     /* outbound segments kept; older ones are pruned (default 8) */
+	uint32_t keep_segments;     /* outbound segments kept; poll() prunes older ones (default 8) */
 	uint32_t max_app_segments;  /* application segments allowed before appends fail (default 64) */
 	uint32_t max_record;        /* largest message or record accepted, bytes (default 64 KiB) */
-	uint32_t batch_records;     /* BATCH: sync after this many unsynced appends (default 256) */
+	uint32_t batch_records;     /* BATCH: sync after this many unsynced changes (default 256) */
 	uint32_t batch_usec;        /* BATCH: ctl_journal_poll() syncs older appends (default 1000) */
 };
 
