@@ -178,6 +178,13 @@ typedef void (*vsim_cxl_reject_fn)(void *arg, int sess, const struct vsim_req *r
 struct vsim_book {
 	struct vsim_order *orders;    /* VSIM_MAX_ORDERS slots */
 	uint32_t n_used;              /* slots ever used (high-water mark) */
+	/* Open orders by (session, ClOrdID): open addressing over 2 x VSIM_MAX_ORDERS slots
+	 * holding order index + 1 (0 empty, -1 deleted), so lookups stay O(1) however many
+	 * orders rest; and a stack of free order slots. */
+	int32_t *index;
+	uint32_t tombs;
+	uint32_t *free_stack;
+	uint32_t n_free;
 	uint64_t next_oid;
 	uint64_t next_exec;
 	uint64_t run;                 /* start time in ms: makes IDs unique across restarts */
@@ -203,8 +210,12 @@ void vsim_book_replace(struct vsim_book *bk, int sess, const struct vsim_req *r)
 uint32_t vsim_book_cancel_session(struct vsim_book *bk, int sess);
 /* Reports the pending cancels of sess (ExecutionReports 150=4 39=4) and forgets them. */
 uint32_t vsim_book_report_pending(struct vsim_book *bk, int sess);
-/* Restores a persisted order (at start-up). */
+/* Restores a persisted order (at start-up); vsim_book_reindex() must follow the last one. */
 int vsim_book_restore(struct vsim_book *bk, const struct vsim_order *o);
+/* Forgets every order of sess (a snapshot record during the replay). */
+void vsim_book_clear_session(struct vsim_book *bk, int sess);
+/* Rebuilds the ClOrdID index and the free slots after restores. */
+void vsim_book_reindex(struct vsim_book *bk);
 uint32_t vsim_book_open_count(const struct vsim_book *bk, int sess);
 /* OrderID text of o into out (>= 48 bytes). */
 void vsim_order_id(const struct vsim_order *o, char *out, size_t cap);

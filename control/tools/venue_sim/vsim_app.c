@@ -235,7 +235,6 @@ void vsim_app_free(struct vsim_sim *sim)
 struct load_ctx {
 	struct vsim_sim *sim;
 	struct vsim_sess *ss;
-	uint64_t max_oid_run, max_oid;
 };
 
 static int load_rec(void *arg, uint32_t type, const void *data, size_t len)
@@ -243,9 +242,7 @@ static int load_rec(void *arg, uint32_t type, const void *data, size_t len)
 	struct load_ctx *c = arg;
 	struct vsim_book *bk = &c->sim->book;
 	if (type == VSIM_REC_CLEAR) {
-		for (uint32_t i = 0; i < bk->n_used; i++)
-			if (bk->orders[i].sess == c->ss->idx)
-				bk->orders[i].state = VSIM_OS_FREE;
+		vsim_book_clear_session(bk, c->ss->idx);
 		return 0;
 	}
 	if (type != VSIM_REC_ORDER || len != sizeof(struct vsim_order))
@@ -305,6 +302,7 @@ int vsim_app_load(struct vsim_sim *sim, struct vsim_sess *ss, char *err, size_t 
 
 void vsim_app_after_load(struct vsim_sim *sim)
 {
+	vsim_book_reindex(&sim->book);
 	for (int i = 0; i < sim->nsess; i++) {
 		uint32_t n = vsim_book_cancel_session(&sim->book, i);
 		sim->c[VSIM_C_DISCONNECT_CANCELS] += n;

@@ -1,7 +1,8 @@
 /* fixmux-venue-sim: the exchange's orders. No matching engine: an accepted order is filled by
- * the venue itself, deterministically from the seed: with probability fill_ratio it trades at
- * once, half the time in full and half the time for half its quantity (the rest stays open
- * and may be cancelled or replaced). Market orders trade in full at the current mid price.
+ * the venue itself, deterministically from the seed: with probability fill_ratio a limit order
+ * trades at once, in full, or (with probability 1 - fill_ratio again) for half its quantity,
+ * the rest staying open to be cancelled or replaced. Market orders trade in full at the
+ * current mid price.
  * Every change is reported through on_exec (ExecutionReports) and on_change (persistence). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,18 @@
 
 #include "vsim.h"
 
+#define INDEX_CAP (2u * VSIM_MAX_ORDERS)
+
 int vsim_book_init(struct vsim_book *bk, uint64_t seed, uint32_t fill_permille, uint64_t run)
 {
 	memset(bk, 0, sizeof(*bk));
 	bk->orders = calloc(VSIM_MAX_ORDERS, sizeof(*bk->orders));
-	if (bk->orders == NULL)
+	bk->index = calloc(INDEX_CAP, sizeof(*bk->index));
+	bk->free_stack = calloc(VSIM_MAX_ORDERS, sizeof(*bk->free_stack));
+	if (bk->orders == NULL || bk->index == NULL || bk->free_stack == NULL) {
+		vsim_book_free(bk);
 		return -1;
+	}
 	bk->rng = seed != 0 ? seed : 0x9E3779B97F4A7C15ull;
 	bk->fill_permille = fill_permille;
 	bk->run = run;
@@ -26,7 +33,11 @@ int vsim_book_init(struct vsim_book *bk, uint64_t seed, uint32_t fill_permille, 
 void vsim_book_free(struct vsim_book *bk)
 {
 	free(bk->orders);
+	free(bk->index);
+	free(bk->free_stack);
 	bk->orders = NULL;
+	bk->index = NULL;
+	bk->free_stack = NULL;
 }
 
 void vsim_order_id(const struct vsim_order *o, char *out, size_t cap)
@@ -39,21 +50,73 @@ static bool eq(const char *s, const char *p, size_t len)
 	return strlen(s) == len && memcmp(s, p, len) == 0;
 }
 
+static uint32_t key_hash(int sess, const char *id, size_t len)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)sess;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)id[i]) * 16777619u;
+	return h;
+}
+
 static struct vsim_order *find_open(struct vsim_book *bk, int sess, const char *id, size_t len)
 {
-	for (uint32_t i = 0; i < bk->n_used; i++) {
-		struct vsim_order *o = &bk->orders[i];
+	for (uint32_t i = key_hash(sess, id, len) % INDEX_CAP;; i = (i + 1) % INDEX_CAP) {
+		int32_t e = bk->index[i];
+		if (e == 0)
+			return NULL;
+		if (e < 0)
+			continue;
+		struct vsim_order *o = &bk->orders[e - 1];
 		if (o->state == VSIM_OS_OPEN && o->sess == sess && eq(o->clordid, id, len))
 			return o;
 	}
-	return NULL;
+}
+
+static void index_add(struct vsim_book *bk, const struct vsim_order *o)
+{
+	uint32_t i = key_hash(o->sess, o->clordid, strlen(o->clordid)) % INDEX_CAP;
+	while (bk->index[i] > 0)
+		i = (i + 1) % INDEX_CAP;
+	if (bk->index[i] < 0)
+		bk->tombs--;
+	bk->index[i] = (int32_t)(o - bk->orders) + 1;
+}
+
+static void index_rebuild(struct vsim_book *bk)
+{
+	memset(bk->index, 0, INDEX_CAP * sizeof(*bk->index));
+	bk->tombs = 0;
+	for (uint32_t i = 0; i < bk->n_used; i++)
+		if (bk->orders[i].state == VSIM_OS_OPEN)
+			index_add(bk, &bk->orders[i]);
+}
+
+/* Call before o's ClOrdID changes or o stops being open. */
+static void index_del(struct vsim_book *bk, const struct vsim_order *o)
+{
+	int32_t want = (int32_t)(o - bk->orders) + 1;
+	for (uint32_t i = key_hash(o->sess, o->clordid, strlen(o->clordid)) % INDEX_CAP;
+	     bk->index[i] != 0; i = (i + 1) % INDEX_CAP) {
+		if (bk->index[i] == want) {
+			bk->index[i] = -1;
+			/* Deleted slots lengthen probes: rebuild when a quarter of the table is. */
+			if (++bk->tombs > INDEX_CAP / 4)
+				index_rebuild(bk);
+			return;
+		}
+	}
+}
+
+static void set_free(struct vsim_book *bk, struct vsim_order *o)
+{
+	o->state = VSIM_OS_FREE;
+	bk->free_stack[bk->n_free++] = (uint32_t)(o - bk->orders);
 }
 
 static struct vsim_order *alloc_order(struct vsim_book *bk)
 {
-	for (uint32_t i = 0; i < bk->n_used; i++)
-		if (bk->orders[i].state == VSIM_OS_FREE)
-			return &bk->orders[i];
+	if (bk->n_free > 0)
+		return &bk->orders[bk->free_stack[--bk->n_free]];
 	if (bk->n_used == VSIM_MAX_ORDERS)
 		return NULL;
 	return &bk->orders[bk->n_used++];
@@ -179,25 +242,30 @@ void vsim_book_new_order(struct vsim_book *bk, int sess, const struct vsim_req *
 	o->ord_type = r->ord_type;
 	copy_id(o->clordid, sizeof(o->clordid), r->clordid, r->clordid_len);
 	copy_id(o->symbol, sizeof(o->symbol), r->symbol, r->symbol_len);
+	index_add(bk, o);
 	changed(bk, o);
 	struct vsim_exec e;
 	exec_init(bk, &e, VSIM_EX_NEW, sess, o);
 	e.ord_status = '0';
 	bk->on_exec(bk->arg, &e);
 
-	uint64_t u1 = vsim_rand(&bk->rng) % 1000, u2 = vsim_rand(&bk->rng) % 2;
+	uint64_t u1 = vsim_rand(&bk->rng) % 1000, u2 = vsim_rand(&bk->rng) % 1000;
 	if (o->ord_type == '1') {
 		int64_t px = bk->mid != NULL ? bk->mid(bk->arg, o->symbol) : VSIM_SCALE;
 		fill(bk, o, o->qty, px);
 	} else if (u1 < bk->fill_permille) {
 		int64_t q = o->qty;
-		/* A partial fill takes half, in whole units of the smallest step the order used. */
-		if (u2 == 0 && q >= 2)
+		/* A trade is partial (half the quantity, the rest left open) with probability
+		 * 1 - fill_ratio too: ratio 1 fills everything in full, 0.5 trades half of the
+		 * orders and half of those partially. */
+		if (u2 >= bk->fill_permille && q >= 2)
 			q = q / 2;
 		fill(bk, o, q, o->price);
 	}
-	if (o->cum >= o->qty)
-		o->state = VSIM_OS_FREE;
+	if (o->cum >= o->qty) {
+		index_del(bk, o);
+		set_free(bk, o);
+	}
 	changed(bk, o);
 }
 
@@ -213,7 +281,8 @@ void vsim_book_cancel(struct vsim_book *bk, int sess, const struct vsim_req *r)
 	char orig[VSIM_ID_MAX], nid[VSIM_ID_MAX];
 	memcpy(orig, o->clordid, sizeof(orig));
 	copy_id(nid, sizeof(nid), r->clordid != NULL ? r->clordid : "", r->clordid_len);
-	o->state = VSIM_OS_FREE;
+	index_del(bk, o);
+	set_free(bk, o);
 	struct vsim_exec e;
 	exec_init(bk, &e, VSIM_EX_CANCELED, sess, o);
 	e.ord_status = '4';
@@ -250,7 +319,9 @@ void vsim_book_replace(struct vsim_book *bk, int sess, const struct vsim_req *r)
 	}
 	char orig[VSIM_ID_MAX];
 	memcpy(orig, o->clordid, sizeof(orig));
+	index_del(bk, o);
 	copy_id(o->clordid, sizeof(o->clordid), r->clordid, r->clordid_len);
+	index_add(bk, o);
 	o->qty = r->qty;
 	o->price = o->ord_type == '2' ? r->price : 0;
 	struct vsim_exec e;
@@ -269,6 +340,7 @@ uint32_t vsim_book_cancel_session(struct vsim_book *bk, int sess)
 		struct vsim_order *o = &bk->orders[i];
 		if (o->state != VSIM_OS_OPEN || o->sess != sess)
 			continue;
+		index_del(bk, o);
 		o->state = VSIM_OS_CXL_PENDING_REPORT;
 		o->cxl_run = bk->run;
 		o->cxl_exec = bk->next_exec;
@@ -301,7 +373,7 @@ uint32_t vsim_book_report_pending(struct vsim_book *bk, int sess)
 		e.text = "cancelled on disconnect";
 		bk->n_cancels++;
 		bk->on_exec(bk->arg, &e);
-		o->state = VSIM_OS_FREE;
+		set_free(bk, o);
 		changed(bk, o);
 		n++;
 	}
@@ -310,7 +382,8 @@ uint32_t vsim_book_report_pending(struct vsim_book *bk, int sess)
 
 int vsim_book_restore(struct vsim_book *bk, const struct vsim_order *o)
 {
-	/* Replace an earlier version of the same order (records are replayed in order). */
+	/* Replace an earlier version of the same order (records are replayed in order). The
+	 * index and the free slots are rebuilt by vsim_book_reindex() once all are in. */
 	for (uint32_t i = 0; i < bk->n_used; i++) {
 		struct vsim_order *x = &bk->orders[i];
 		if (x->state != VSIM_OS_FREE && x->oid == o->oid && x->run == o->run) {
@@ -320,11 +393,32 @@ int vsim_book_restore(struct vsim_book *bk, const struct vsim_order *o)
 	}
 	if (o->state == VSIM_OS_FREE)
 		return 0;
-	struct vsim_order *x = alloc_order(bk);
-	if (x == NULL)
+	for (uint32_t i = 0; i < bk->n_used; i++) {
+		if (bk->orders[i].state == VSIM_OS_FREE) {
+			bk->orders[i] = *o;
+			return 0;
+		}
+	}
+	if (bk->n_used == VSIM_MAX_ORDERS)
 		return -1;
-	*x = *o;
+	bk->orders[bk->n_used++] = *o;
 	return 0;
+}
+
+void vsim_book_clear_session(struct vsim_book *bk, int sess)
+{
+	for (uint32_t i = 0; i < bk->n_used; i++)
+		if (bk->orders[i].sess == sess)
+			bk->orders[i].state = VSIM_OS_FREE;
+}
+
+void vsim_book_reindex(struct vsim_book *bk)
+{
+	index_rebuild(bk);
+	bk->n_free = 0;
+	for (uint32_t i = bk->n_used; i-- > 0;)
+		if (bk->orders[i].state == VSIM_OS_FREE)
+			bk->free_stack[bk->n_free++] = i;
 }
 
 uint32_t vsim_book_open_count(const struct vsim_book *bk, int sess)

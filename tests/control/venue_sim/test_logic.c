@@ -335,32 +335,89 @@ Test(vsim_book, invalid_orders_are_rejected_with_a_reason)
 	cr_assert_eq(vsim_book_open_count(&bk, 0), 1);
 }
 
-Test(vsim_book, fills_follow_the_ratio_and_are_reproducible)
+static void run_orders(uint32_t permille, int n, int *none, int *partial, int *full)
 {
-	bk.fill_permille = 1000;
-	struct vsim_req r = req("F", NULL, 10 * VSIM_SCALE, 3 * VSIM_SCALE);
-	int full = 0, partial = 0;
-	for (int i = 0; i < 20; i++) {
-		char id[8];
-		snprintf(id, sizeof(id), "F%d", i);
-		r.clordid = id;
-		r.clordid_len = strlen(id);
-		int before = R.n;
+	bk.fill_permille = permille;
+	*none = *partial = *full = 0;
+	for (int i = 0; i < n; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "F%d-%u", i, permille);
+		struct vsim_req r = req(id, NULL, 10 * VSIM_SCALE, 3 * VSIM_SCALE);
+		R.n = 0;
 		vsim_book_new_order(&bk, 0, &r);
-		cr_assert_eq(R.n, before + 2, "ratio 1: every order trades at once");
-		cr_assert_eq(R.e[before + 1].type, VSIM_EX_FILL);
-		cr_assert_eq(R.e[before + 1].last_px, 3 * VSIM_SCALE, "at its limit price");
-		if (R.e[before + 1].ord_status == '2')
-			full++;
-		else {
-			partial++;
-			cr_assert_eq(R.e[before + 1].last_qty, 5 * VSIM_SCALE);
+		cr_assert_eq(R.e[0].type, VSIM_EX_NEW);
+		if (R.n == 1) {
+			(*none)++;
+			continue;
 		}
-		if (R.n > 40)
-			R.n = 0;
+		cr_assert_eq(R.n, 2);
+		cr_assert_eq(R.e[1].type, VSIM_EX_FILL);
+		cr_assert_eq(R.e[1].last_px, 3 * VSIM_SCALE, "at its limit price");
+		if (R.e[1].ord_status == '2') {
+			(*full)++;
+		} else {
+			(*partial)++;
+			cr_assert_eq(R.e[1].ord_status, '1');
+			cr_assert_eq(R.e[1].last_qty, 5 * VSIM_SCALE);
+		}
 	}
-	cr_assert(full > 0 && partial > 0, "full %d partial %d", full, partial);
-	cr_assert_eq(vsim_book_open_count(&bk, 0), (uint32_t)partial);
+}
+
+Test(vsim_book, fills_follow_the_ratio)
+{
+	int none, partial, full;
+	run_orders(1000, 50, &none, &partial, &full);
+	cr_assert_eq(full, 50, "ratio 1: everything trades in full");
+	cr_assert_eq(vsim_book_open_count(&bk, 0), 0);
+	run_orders(0, 50, &none, &partial, &full);
+	cr_assert_eq(none, 50, "ratio 0: nothing trades");
+	cr_assert_eq(vsim_book_open_count(&bk, 0), 50);
+	run_orders(500, 200, &none, &partial, &full);
+	cr_assert(none > 0 && partial > 0 && full > 0, "%d %d %d", none, partial, full);
+	cr_assert_eq(vsim_book_open_count(&bk, 0), 50u + (uint32_t)(none + partial));
+}
+
+Test(vsim_book, many_resting_orders_stay_findable)
+{
+	/* Fill the book, then cancel every other order: the index finds each by ClOrdID. */
+	bk.fill_permille = 0;
+	enum { N = 20000 };
+	for (int i = 0; i < N; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "M%d", i);
+		struct vsim_req r = req(id, NULL, VSIM_SCALE, VSIM_SCALE);
+		R.n = 0;
+		vsim_book_new_order(&bk, i % 3, &r);
+		cr_assert_eq(R.e[0].type, VSIM_EX_NEW);
+	}
+	for (int i = 0; i < N; i += 2) {
+		char id[16], c[16];
+		snprintf(id, sizeof(id), "M%d", i);
+		snprintf(c, sizeof(c), "X%d", i);
+		struct vsim_req r = req(c, id, 0, 0);
+		R.n = 0;
+		vsim_book_cancel(&bk, i % 3, &r);
+		cr_assert_eq(R.n, 1, "M%d found", i);
+		cr_assert_eq(R.e[0].type, VSIM_EX_CANCELED);
+	}
+	uint32_t open = vsim_book_open_count(&bk, 0) + vsim_book_open_count(&bk, 1) +
+			vsim_book_open_count(&bk, 2);
+	cr_assert_eq(open, N / 2);
+	/* Freed slots are reused: the high-water mark does not grow. */
+	uint32_t hw = bk.n_used;
+	for (int i = 0; i < N / 2; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "N%d", i);
+		struct vsim_req r = req(id, NULL, VSIM_SCALE, VSIM_SCALE);
+		R.n = 0;
+		vsim_book_new_order(&bk, 0, &r);
+	}
+	cr_assert_eq(bk.n_used, hw);
+	/* A cancelled ClOrdID may be used again by a new order. */
+	struct vsim_req r = req("M0", NULL, VSIM_SCALE, VSIM_SCALE);
+	R.n = 0;
+	vsim_book_new_order(&bk, 0, &r);
+	cr_assert_eq(R.e[0].type, VSIM_EX_NEW);
 }
 
 Test(vsim_book, disconnect_cancels_are_copied_then_reported_under_the_same_exec_id)
