@@ -1,8 +1,18 @@
 # Helpers shared by every module's CMakeLists.txt.
 
 # Where the QuickFIX reference data lives (scenarios, dictionaries); overridable.
-set(FIXMUX_QUICKFIX_REF "${CMAKE_SOURCE_DIR}/../shared/reference/quickfix" CACHE PATH
+# The project is normally checked out beside shared/ (../shared); a clone elsewhere (CI) finds
+# the workplace copy in /work/shared.
+set(_qf_default "${CMAKE_SOURCE_DIR}/../shared/reference/quickfix")
+if(NOT EXISTS "${_qf_default}" AND EXISTS "/work/shared/reference/quickfix")
+  set(_qf_default "/work/shared/reference/quickfix")
+endif()
+set(FIXMUX_QUICKFIX_REF "${_qf_default}" CACHE PATH
     "QuickFIX acceptance scenarios and FIX dictionaries")
+if(NOT EXISTS "${FIXMUX_QUICKFIX_REF}/definitions")
+  message(WARNING "FIXMUX_QUICKFIX_REF=${FIXMUX_QUICKFIX_REF} has no definitions/: the acceptance "
+                  "tests will report it")
+endif()
 
 # fixmux_add_test(NAME name SOURCES ... [LIBS ...] [ENV k=v ...] [TIMEOUT s] [LABELS ...])
 # Builds a Criterion test program and registers each of its tests with ctest on its own,
