@@ -241,13 +241,9 @@ static bool fmt_ok(uint8_t type, const char *v, uint32_t len)
 	}
 }
 
-static bool in_enum(const struct fix_dict *d, const struct fix_dict_enum *e, const char *v,
-		    uint32_t len)
+static bool in_enum_list(const struct fix_dict *d, const struct fix_dict_enum *e, const char *v,
+			 uint32_t len)
 {
-	if (len == 1) {
-		unsigned c = (unsigned char)v[0];
-		return c < 128 && (e->chars[c >> 6] >> (c & 63) & 1u);
-	}
 	uint32_t lo = e->first, hi = e->first + e->count;
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
@@ -262,6 +258,43 @@ static bool in_enum(const struct fix_dict *d, const struct fix_dict_enum *e, con
 			hi = mid;
 	}
 	return false;
+}
+
+static inline bool in_enum(const struct fix_dict *d, const struct fix_dict_enum *e,
+			   const char *v, uint32_t len)
+{
+	if (len == 1) {
+		unsigned c = (unsigned char)v[0];
+		return c < 128 && (e->chars[c >> 6] >> (c & 63) & 1u);
+	}
+	return in_enum_list(d, e, v, len);
+}
+
+/* The types seen in nearly every message, checked inline; -1 ok, else the reason, or -2 when
+ * the type is not one of them. */
+static inline __attribute__((always_inline)) int check_common(const struct fix_dict *d,
+							      const struct fix_dict_field *r,
+							      const char *v, uint32_t len)
+{
+	switch (r->type) {
+	case FIX_DT_CHAR:
+		if (len != 1)
+			return len ? FIX_RJ_INCORRECT_DATA_FORMAT : FIX_RJ_TAG_WITHOUT_VALUE;
+		if (r->enum_id) {
+			const struct fix_dict_enum *e = &d->enums[r->enum_id];
+			unsigned c = (unsigned char)v[0];
+			if (c >= 128 || !(e->chars[c >> 6] >> (c & 63) & 1u))
+				return FIX_RJ_VALUE_OUT_OF_RANGE;
+		}
+		return -1;
+	case FIX_DT_SEQNUM:
+	case FIX_DT_LENGTH:
+		if (len == 0)
+			return FIX_RJ_TAG_WITHOUT_VALUE;
+		return len <= 18 && all_digits(v, len) ? -1 : FIX_RJ_INCORRECT_DATA_FORMAT;
+	default:
+		return -2;
+	}
 }
 
 /* -1 when the value suits the field, else the SessionRejectReason. */
@@ -350,7 +383,6 @@ static void group_member(struct vstate *st, const struct fix_field *f, uint32_t 
 	const struct fix_dict *d = st->d;
 	struct frame *g = &st->stk[st->depth - 1];
 	const struct fix_dict_slot *s = &d->slots[g->c->slot + (uint32_t)slot];
-	uint32_t words = (g->c->n + 63u) / 64u;
 
 	if (f->tag == g->c->delim) {
 		if (g->instances)
@@ -359,7 +391,7 @@ static void group_member(struct vstate *st, const struct fix_field *f, uint32_t 
 		g->pseudo = false;
 		g->start_pos = pos;
 		g->last_order = -1;
-		memset(g->seen, 0, words * sizeof(g->seen[0]));
+		memset(g->seen, 0, sizeof(g->seen));
 	} else if (g->instances == 0 && !g->pseudo) {
 		/* The first field after NumInGroup must be the delimiter. What comes before it is
 		 * not counted as an instance (QuickFIX would count it and then report a wrong
@@ -367,7 +399,7 @@ static void group_member(struct vstate *st, const struct fix_field *f, uint32_t 
 		note(st, PH_GROUP, 0, pos, 0, FIX_RJ_REPEATING_GROUP_ORDER, f->tag, true);
 		g->pseudo = true;
 		g->last_order = -1;
-		memset(g->seen, 0, words * sizeof(g->seen[0]));
+		memset(g->seen, 0, sizeof(g->seen));
 	} else if ((int)s->order <= g->last_order) {
 		/* Out of the definition's order, or repeated inside one instance. */
 		note(st, PH_GROUP, 0, pos, 0, FIX_RJ_REPEATING_GROUP_ORDER, f->tag, true);
@@ -376,12 +408,10 @@ static void group_member(struct vstate *st, const struct fix_field *f, uint32_t 
 		g->last_order = s->order;
 	g->seen[(uint32_t)slot / 64] |= 1ull << ((uint32_t)slot % 64);
 
-	int fi = fix_dict_field_index(d, f->tag);
-	if (fi >= 0) {
-		int r = check_value(d, &d->fields[fi], f->val, f->len);
-		if (r >= 0)
-			note(st, PH_GROUP, 0, pos, 0, r, f->tag, true);
-	}
+	int r = (s->f.flags & FIX_DF_PLAIN) ? (f->len ? -1 : FIX_RJ_TAG_WITHOUT_VALUE) :
+		check_value(d, &s->f, f->val, f->len);
+	if (r >= 0)
+		note(st, PH_GROUP, 0, pos, 0, r, f->tag, true);
 	if (s->sub)
 		group_begin(st, s->sub, f, pos, g->top_tag, g->top_rank);
 }
@@ -424,9 +454,10 @@ static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_ver
 	const struct fix_dict_ctx *tctx = &d->ctxs[FIX_DICT_CTX_TRL];
 
 	uint64_t hseen = 0, tseen = 0;
-	uint64_t bseen[FIX_DICT_MAX_WORDS];
+	/* Fixed size, so zeroing is a few vector stores (a variable-length memset became
+	 * "rep stos", whose start-up cost was a fifth of a whole validation). */
+	uint64_t bseen[FIX_DICT_MAX_WORDS] = {0};
 	uint32_t bwords = body ? (body->n + 63u) / 64u : 0;
-	memset(bseen, 0, bwords * sizeof(bseen[0]));
 	int section = SEC_HDR;
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -444,8 +475,40 @@ static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_ver
 			continue;
 		}
 
+		/* Most fields are members of the message body: one probe of its table gives the
+		 * field. Header and trailer tags (a bitmap for the small ones) and everything the
+		 * body does not know take the slower way through the field index. */
+		int slot = -1;
+		const struct fix_dict_field *r;
+		bool small_ht = tag < FIX_DICT_HT_TAGS && (d->ht[tag >> 6] >> (tag & 63) & 1u);
+		if (body && !small_ht)
+			slot = fix_dict_ctx_find(d, body, tag);
+		if (slot >= 0) {
+			const struct fix_dict_slot *s = &d->slots[body->slot + (uint32_t)slot];
+			r = &s->f;
+			if (section == SEC_TRL)
+				note(&st, PH_STRUCT, 0, i, 0, FIX_RJ_TAG_OUT_OF_ORDER, tag, true);
+			section = section == SEC_TRL ? SEC_TRL : SEC_BODY;
+			uint64_t bit = 1ull << ((uint32_t)slot % 64);
+			if (bseen[(uint32_t)slot / 64] & bit) {
+				note(&st, PH_ITER, SEC_BODY, tag, 0, FIX_RJ_TAG_APPEARS_MORE_THAN_ONCE,
+				     tag, true);
+				continue;
+			}
+			bseen[(uint32_t)slot / 64] |= bit;
+			int rs = (r->flags & FIX_DF_PLAIN) ? (f->len ? -1 : FIX_RJ_TAG_WITHOUT_VALUE) :
+				 check_common(d, r, f->val, f->len);
+			if (rs == -2)
+				rs = check_value(d, r, f->val, f->len);
+			if (rs >= 0)
+				note(&st, PH_ITER, SEC_BODY, tag, 0, rs, tag, true);
+			if (s->sub)
+				group_begin(&st, s->sub, f, i, tag, SEC_BODY);
+			continue;
+		}
+
 		int fi = fix_dict_field_index(d, tag);
-		const struct fix_dict_field *r = fi >= 0 ? &d->fields[fi] : NULL;
+		r = fi >= 0 ? &d->fields[fi] : NULL;
 		if (r && (r->flags & (FIX_DF_HDR | FIX_DF_TRL))) {
 			bool hdr = r->flags & FIX_DF_HDR;
 			uint32_t rank = hdr ? SEC_HDR : SEC_TRL;
@@ -462,50 +525,38 @@ static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_ver
 			}
 			*seen |= bit;
 			int rs = (r->flags & FIX_DF_PLAIN) ? (f->len ? -1 : FIX_RJ_TAG_WITHOUT_VALUE) :
-				 check_value(d, r, f->val, f->len);
+				 check_common(d, r, f->val, f->len);
+			if (rs == -2)
+				rs = check_value(d, r, f->val, f->len);
 			if (rs >= 0)
 				note(&st, PH_ITER, rank, tag, 0, rs, tag, true);
-			const struct fix_dict_ctx *c = hdr ? hctx : tctx;
-			uint16_t sub = d->slots[c->slot + r->nh_slot].sub;
-			if (sub)
-				group_begin(&st, sub, f, i, tag, rank);
+			if (r->flags & FIX_DF_GROUP) {
+				const struct fix_dict_ctx *c = hdr ? hctx : tctx;
+				uint16_t sub = d->slots[c->slot + r->nh_slot].sub;
+				if (sub)
+					group_begin(&st, sub, f, i, tag, rank);
+			}
 			continue;
 		}
 
+		/* Not a member of the body (or MsgType unknown): always an error but for the
+		 * structure check, ranked as QuickFIX ranks it. */
 		if (section == SEC_TRL)
 			note(&st, PH_STRUCT, 0, i, 0, FIX_RJ_TAG_OUT_OF_ORDER, tag, true);
 		else
 			section = SEC_BODY;
 		if (!body)
 			continue;
-		int slot = fix_dict_ctx_find(d, body, tag);
-		if (slot >= 0) {
-			uint64_t bit = 1ull << ((uint32_t)slot % 64);
-			if (bseen[(uint32_t)slot / 64] & bit) {
-				note(&st, PH_ITER, SEC_BODY, tag, 0, FIX_RJ_TAG_APPEARS_MORE_THAN_ONCE,
-				     tag, true);
-				continue;
-			}
-			bseen[(uint32_t)slot / 64] |= bit;
-		}
 		int rs;
-		if (r && (r->flags & FIX_DF_PLAIN))
-			rs = f->len ? -1 : FIX_RJ_TAG_WITHOUT_VALUE;
-		else if (r)
+		if (r)
 			rs = check_value(d, r, f->val, f->len);
 		else
 			rs = f->len == 0 ? FIX_RJ_TAG_WITHOUT_VALUE : -1;
 		if (rs < 0 && !(r && (r->flags & need)))
 			rs = FIX_RJ_INVALID_TAG;
-		if (rs < 0 && slot < 0)
+		if (rs < 0)
 			rs = FIX_RJ_TAG_NOT_DEFINED_FOR_MSGTYPE;
-		if (rs >= 0)
-			note(&st, PH_ITER, SEC_BODY, tag, 0, rs, tag, true);
-		if (slot >= 0) {
-			uint16_t sub = d->slots[body->slot + (uint32_t)slot].sub;
-			if (sub)
-				group_begin(&st, sub, f, i, tag, SEC_BODY);
-		}
+		note(&st, PH_ITER, SEC_BODY, tag, 0, rs, tag, true);
 	}
 	while (st.depth)
 		group_end(&st);

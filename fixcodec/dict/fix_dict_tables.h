@@ -44,6 +44,7 @@ enum fix_dict_type {
 #define FIX_DF_APP 8u   /* defined for application message bodies */
 #define FIX_DF_MULTI 16u /* space-separated values, each checked against the enumeration */
 #define FIX_DF_PLAIN 32u /* no format and no enumeration: any non-empty value is valid */
+#define FIX_DF_GROUP 64u /* opens a repeating group somewhere (NumInGroup of some group) */
 
 struct fix_dict_field {
 	uint8_t type;     /* enum fix_dict_type */
@@ -59,10 +60,13 @@ struct fix_dict_enum {
 	uint32_t count;
 };
 
+/* A member of a context. It carries a copy of the field's record, so the validator's common
+ * case (a body field) costs two dependent loads: hash entry, then this. */
 struct fix_dict_slot {
 	uint16_t tag;
 	uint16_t sub;   /* context of the repeating group this NumInGroup tag opens, 0: none */
 	uint16_t order; /* position in the definition (groups: members must follow it) */
+	struct fix_dict_field f;
 };
 
 struct fix_dict_ctx {
@@ -84,6 +88,8 @@ struct fix_dict_msg {
 	uint8_t pad;
 	uint32_t name_off;
 };
+
+#define FIX_DICT_HT_TAGS 1024u
 
 /* Contexts 0 and 1 are always the header and the trailer. */
 #define FIX_DICT_CTX_HDR 0
@@ -115,6 +121,7 @@ struct fix_dict {
 	uint32_t mt_mult;
 	uint32_t mt_bits;
 	const char *names;
+	const uint64_t *ht;        /* bit t (t < FIX_DICT_HT_TAGS): t is a header/trailer tag */
 	uint32_t reject_reasons;   /* bit r: SessionRejectReason r is defined in this version */
 };
 

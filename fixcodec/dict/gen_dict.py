@@ -41,6 +41,7 @@ DF_SES = 4       # defined for session-level (admin) messages and the header/tra
 DF_APP = 8       # defined for application message bodies
 DF_MULTI = 16    # multiple-value type: space-separated values, each checked against the enum
 DF_PLAIN = 32    # no format to check and no enumeration: any non-empty value is valid
+DF_GROUP = 64    # the NumInGroup tag of some repeating group
 
 # Types whose values have no syntax the validator checks (strings by another name).
 PLAIN_TYPES = {"STRING", "DATA", "XMLDATA", "CURRENCY", "EXCHANGE", "COUNTRY", "LANGUAGE",
@@ -49,6 +50,7 @@ PLAIN_TYPES = {"STRING", "DATA", "XMLDATA", "CURRENCY", "EXCHANGE", "COUNTRY", "
 ADMIN_TYPES = {"0", "1", "2", "3", "4", "5", "A"}
 
 LO_TAGS = 4096  # tags below this are found through a direct index, above by binary search
+HT_TAGS = 1024  # header/trailer membership bitmap covers tags below this (fix_dict_tables.h)
 
 
 class Ctx:
@@ -305,7 +307,11 @@ def generate(b, sym):
     if len(hdr_slot) > 64 or len(trl_slot) > 64:
         raise SystemExit("header/trailer larger than 64 fields")
 
+    count_tags = {c.count_tag for c in b.ctxs if c.count_tag > 0}
+    for c in b.ctxs:
+        count_tags.update(t for t, _, sub in c.members if sub)
     frecs = []
+    frec_of = {}
     name_offs = []
     for t in tags:
         f = fields[t]
@@ -317,9 +323,12 @@ def generate(b, sym):
             flags |= DF_MULTI
         if f["type"] in PLAIN_TYPES and not values:
             flags |= DF_PLAIN
+        if t in count_tags:
+            flags |= DF_GROUP
         slot = hdr_slot.get(t, trl_slot.get(t, 0))
         eid = add_enum(values) if values else 0
         frecs.append("{%d, %d, %d, 0, %d}" % (TYPE_ID[f["type"]], flags, slot, eid))
+        frec_of[t] = frecs[-1]
         name_offs.append("%du" % intern(f["name"]))
 
     lo_n = min(LO_TAGS, tags[-1] + 1)
@@ -344,7 +353,7 @@ def generate(b, sym):
             hents.append(str(e - 1) if e else "0xffff")
         soff = len(slots)
         for t, _, sub in ms:
-            slots.append("{%d, %d, %d}" % (t, sub, order[t]))
+            slots.append("{%d, %d, %d, %s}" % (t, sub, order[t], frec_of[t]))
         words = (len(ms) + 63) // 64
         max_words = max(max_words, words)
         if c.count_tag > 0:
@@ -372,6 +381,11 @@ def generate(b, sym):
             depth_memo[cid] = d
         return depth_memo[cid]
     max_depth = max(depth(i) for i in range(len(b.ctxs)))
+
+    ht = [0] * (HT_TAGS // 64)
+    for t in list(hdr_slot) + list(trl_slot):
+        if t < HT_TAGS:
+            ht[t // 64] |= 1 << (t % 64)
 
     msgs = sorted(b.msgs, key=lambda m: m[0].encode())
     mkeys = [pack_msgtype(m[0]) for m in msgs]
@@ -408,6 +422,7 @@ def generate(b, sym):
     emit_array(lines, "struct fix_dict_ctx", P + "ctxs", ctx_recs, 2)
     emit_array(lines, "struct fix_dict_msg", P + "msgs", mrecs, 3)
     emit_array(lines, "uint16_t", P + "mt_hash", [str(x) for x in mtable], 16)
+    emit_array(lines, "uint64_t", P + "ht", ["0x%016xull" % w for w in ht], 3)
 
     def pool_lines(name, data):
         lines.append("static const char %s[] =" % name)
@@ -439,7 +454,7 @@ def generate(b, sym):
                  % (P, P, P, P, len(ctx_recs)))
     lines.append("\t.msgs = %smsgs, .n_msgs = %d, .mt_hash = %smt_hash, .mt_mult = %du, .mt_bits = %d,"
                  % (P, len(mrecs), P, mmult, mbits))
-    lines.append("\t.names = %snames," % P)
+    lines.append("\t.names = %snames, .ht = %sht," % (P, P))
     lines.append("\t.reject_reasons = 0x%xu," % reject_mask(b))
     lines.append("};")
     lines.append("")
