@@ -31,10 +31,12 @@ int dp_eal_init_nohuge(const struct dp_eal_opts *o, char *err, size_t errlen)
 	ARG("--file-prefix=%s_%ld", o->prefix ? o->prefix : "fixmux", (long)getpid());
 	ARG("-l");
 	ARG("%s", o->lcores ? o->lcores : "0");
-	/* Without hugepages the EAL reserves its default 64 MB unless told otherwise; "-m"
-	 * would turn on legacy memory mode, which --in-memory refuses, so --socket-mem it is. */
-	if (o->mem_mb)
-		ARG("--socket-mem=%u", o->mem_mb);
+	/* Without hugepages the EAL reserves 64 MB unless told otherwise (--socket-mem is
+	 * refused together with --no-huge). */
+	if (o->mem_mb) {
+		ARG("-m");
+		ARG("%u", o->mem_mb);
+	}
 	ARG("--log-level=%s", o->log_level ? o->log_level : "*:warning");
 	for (unsigned i = 0; i < o->n_vdevs; i++)
 		ARG("--vdev=%s", o->vdevs[i]);

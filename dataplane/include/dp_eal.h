@@ -10,12 +10,12 @@ struct dp_eal_opts {
 	const char *lcores;        /* -l value; NULL means "0" */
 	const char *const *vdevs;  /* --vdev values, e.g. "net_tap0,iface=dtap0" */
 	unsigned n_vdevs;
-	unsigned mem_mb;           /* --socket-mem; 0 means the EAL default (64 MB without hugepages) */
+	unsigned mem_mb;           /* -m; 0 means the EAL default (64 MB without hugepages) */
 	const char *log_level;     /* --log-level; NULL means "*:warning" */
 };
 
 /* rte_eal_init() with --no-huge --no-shconf --no-pci --file-prefix=<prefix>_<pid> -l <lcores>
- * [--socket-mem=<mem_mb>] and the vdevs. Once per process. 0 / -1 with err filled. */
+ * [-m <mem_mb>] and the vdevs. Once per process. 0 / -1 with err filled. */
 int dp_eal_init_nohuge(const struct dp_eal_opts *o, char *err, size_t errlen);
 
 #endif /* DP_EAL_H */

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Interop cases between fixmux-dp-echo (the fixmux TCP/IP stack over net_tap) and the Linux
+# kernel's TCP inside a private network namespace.
+#   run_case.sh CASE ECHO_BIN
+# Exit 0 pass, 1 fail, 77 skip (not root, no TAP). FIXMUX_INTEROP_KEEP=1 keeps the work dir.
+CASE=$1
+ECHO_BIN=$2
+source "$(dirname "$0")/lib.sh"
+check_prereqs
+ns_create
+
+# The fault mix of the issue, on the stack's side, in both directions.
+FAULTS="drop=0.01,reorder=0.01,dup=0.005,corrupt=0.005"
+
+case "$CASE" in
+server_clients)
+	# The stack as server for many concurrent kernel clients, closing both ways.
+	echo_start --listen 7
+	kpeer clients --n 32 --bytes 131072 --close close || fail "clients (close)"
+	kpeer clients --n 16 --bytes 131072 --close shutdown || fail "clients (shutdown)"
+	wait_stat echo_accepted -eq 48
+	wait_stat conns_in_use -eq 0
+	expect_stat echo_mismatch -eq 0
+	expect_stat tcp_passive_opens -eq 48
+	expect_stat tcp_rsts_out -eq 0
+	echo_stop
+	;;
+server_large)
+	# One large transfer echoed byte-exact (window scaling, full windows both ways).
+	echo_start --listen 7
+	kpeer clients --n 1 --bytes $((16 << 20)) --close shutdown || fail "16 MB echo"
+	wait_stat conns_in_use -eq 0
+	expect_stat echo_bytes_out -eq $((16 << 20))
+	echo_stop
+	;;
+server_reset)
+	# Kernel clients reset their connections (SO_LINGER 0) half-way through the echo.
+	echo_start --listen 7
+	kpeer clients --n 8 --bytes 65536 --close reset || fail "resetting clients"
+	wait_stat echo_closed_reset -eq 8
+	wait_stat conns_in_use -eq 0
+	expect_stat tcp_rsts_in -ge 8
+	echo_stop
+	# The stack resets: each connection is aborted after 32 KiB have been echoed.
+	echo_start --listen 7 --abort-after 32768
+	kpeer clients --n 4 --bytes 131072 --expect-reset || fail "clients did not see the reset"
+	wait_stat echo_aborted -eq 4
+	wait_stat conns_in_use -eq 0
+	expect_stat tcp_rsts_out -ge 4
+	echo_stop
+	;;
+client_active | client_passive)
+	# The stack as client of a kernel echo server; it closes first (active) or shuts down
+	# writing and waits for the kernel to close (passive).
+	mode=${CASE#client_}
+	in_ns "$PY" "$HERE/kernel_peer.py" server --bind 0.0.0.0 --n 8 --ready "$WORK/kready" >"$WORK/kserver.log" 2>&1 &
+	KPID=$!
+	for _ in $(seq 100); do [ -e "$WORK/kready" ] && break; sleep 0.05; done
+	[ -e "$WORK/kready" ] || fail "kernel server did not start"
+	echo_start --connect "$KERNEL_IP:9000" --conns 8 --bytes $((2 << 20)) --close "$mode" --go "$WORK/go"
+	touch "$WORK/go"
+	echo_wait || fail "stack client failed (exit $?)"
+	wait "$KPID" || fail "kernel server: $(cat "$WORK/kserver.log")"
+	expect_stat echo_completed -eq 8
+	expect_stat echo_mismatch -eq 0
+	expect_stat tcp_active_opens -eq 8
+	;;
+faults_server)
+	echo_start --listen 7 --fault-rx "$FAULTS" --fault-tx "$FAULTS" --seed 7 --rto-min-us 20000
+	kpeer clients --n 8 --bytes $((1 << 20)) --close shutdown || fail "clients under faults"
+	wait_stat conns_in_use -eq 0 20
+	expect_stat echo_mismatch -eq 0
+	for f in drop reorder dup corrupt; do
+		expect_stat fault_rx_$f -gt 0
+		expect_stat fault_tx_$f -gt 0
+	done
+	# every packet we corrupted on the way in was dropped by the stack: by its checksum
+	# check, or earlier by its header check when the flipped byte was in the TCP header
+	expect_stat drop_tcp_bad_checksum -eq $(($(ctr fault_rx_corrupt) - $(ctr drop_tcp_bad_header)))
+	expect_stat tcp_retransmits -gt 0
+	echo_stop
+	;;
+faults_client)
+	in_ns "$PY" "$HERE/kernel_peer.py" server --bind 0.0.0.0 --n 8 --ready "$WORK/kready" >"$WORK/kserver.log" 2>&1 &
+	KPID=$!
+	for _ in $(seq 100); do [ -e "$WORK/kready" ] && break; sleep 0.05; done
+	echo_start --connect "$KERNEL_IP:9000" --conns 8 --bytes $((1 << 20)) --close active \
+		--fault-rx "$FAULTS" --fault-tx "$FAULTS" --seed 11 --rto-min-us 20000 --go "$WORK/go"
+	touch "$WORK/go"
+	echo_wait || fail "stack client failed under faults (exit $?)"
+	wait "$KPID" || fail "kernel server: $(cat "$WORK/kserver.log")"
+	expect_stat echo_completed -eq 8
+	expect_stat echo_mismatch -eq 0
+	for f in drop reorder dup corrupt; do
+		expect_stat fault_rx_$f -gt 0
+		expect_stat fault_tx_$f -gt 0
+	done
+	# every packet we corrupted on the way in was dropped by the stack: by its checksum
+	# check, or earlier by its header check when the flipped byte was in the TCP header
+	expect_stat drop_tcp_bad_checksum -eq $(($(ctr fault_rx_corrupt) - $(ctr drop_tcp_bad_header)))
+	;;
+tshark)
+	# A clean interop run, captured: no malformed packet, no bad checksum, no TCP analysis
+	# flag (retransmission, dup ACK, lost segment, out-of-order...). Window updates and
+	# zero/full windows are flow control, not errors, and are allowed.
+	echo_start --listen 7
+	tshark_start
+	kpeer clients --n 8 --bytes 262144 --close close || fail "clients"
+	kpeer clients --n 4 --bytes 262144 --close shutdown || fail "clients (shutdown)"
+	wait_stat conns_in_use -eq 0
+	tshark_stop
+	echo_stop
+	cap=$WORK/cap.pcapng
+	total=$(tshark -r "$cap" 2>/dev/null | wc -l)
+	[ "$total" -gt 100 ] || fail "capture has only $total packets"
+	bad=$(tshark -r "$cap" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -Y \
+		'_ws.malformed || _ws.expert.severity >= error || tcp.checksum.status == 0 || ip.checksum.status == 0 || (tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.window_full && !tcp.analysis.zero_window && !tcp.analysis.zero_window_probe && !tcp.analysis.zero_window_probe_ack)' \
+		2>/dev/null | tee "$WORK/tshark.bad" | wc -l)
+	if [ "$bad" -ne 0 ]; then
+		head -20 "$WORK/tshark.bad"
+		fail "$bad suspicious packets of $total"
+	fi
+	echo "ok: $total packets, none malformed or flagged"
+	;;
+hostile)
+	echo_start --listen 7 --backlog 8 --arp-static "198.18.0.3=02:00:c6:12:00:03"
+	in_ns "$PY" "$HERE/hostile.py" --stack-mac "$STACK_MAC" --stats "$STATS" || fail "hostile segments"
+	echo_stop
+	;;
+*)
+	fail "unknown case $CASE"
+	;;
+esac
+echo "PASS: $CASE"
