@@ -147,23 +147,20 @@ static bool fmt_int(const char *v, uint32_t len)
 
 /* -?d*[.d*] with at least one digit: FIX float, no '+', no exponent ("1." and ".5" pass, as in
  * QuickFIX). */
-static bool fmt_float(const char *v, uint32_t len)
+static inline bool fmt_float(const char *v, uint32_t len)
 {
-	uint32_t i = 0, digits = 0;
-	if (i < len && v[i] == '-')
-		i++;
-	while (i < len && is_digit(v[i])) {
-		i++;
-		digits++;
-	}
-	if (i < len && v[i] == '.') {
-		i++;
-		while (i < len && is_digit(v[i])) {
-			i++;
+	uint32_t i = len && v[0] == '-';
+	uint32_t digits = 0;
+	bool dot = false;
+	for (; i < len; i++) {
+		if (is_digit(v[i]))
 			digits++;
-		}
+		else if (v[i] == '.' && !dot)
+			dot = true;
+		else
+			return false;
 	}
-	return i == len && digits > 0;
+	return digits > 0;
 }
 
 /* YYYYMM, YYYYMMDD or YYYYMMwN (week 1-5). */
@@ -292,6 +289,27 @@ static inline __attribute__((always_inline)) int check_common(const struct fix_d
 		if (len == 0)
 			return FIX_RJ_TAG_WITHOUT_VALUE;
 		return len <= 18 && all_digits(v, len) ? -1 : FIX_RJ_INCORRECT_DATA_FORMAT;
+	case FIX_DT_UTCTIMESTAMP:
+		/* SendingTime and TransactTime are in nearly every message: "YYYYMMDD-HH:MM:SS"
+		 * as three 8-byte words, then the fraction. */
+		if (len >= 17 && len <= 30 && v[8] == '-') {
+			const uint64_t colons = 0x0000FF0000FF0000ull;
+			uint64_t dt = load8(v), tm = load8(v + 9);
+			if (digits8(dt) && (tm & colons) == 0x00003A00003A0000ull &&
+			    digits8((tm & ~colons) | 0x0000300000300000ull) &&
+			    num2(v + 4) - 1u < 12u && num2(v + 6) - 1u < 31u && num2(v + 9) <= 23 &&
+			    num2(v + 12) <= 59 && num2(v + 15) <= 60 &&
+			    (len == 17 || (v[17] == '.' && len >= 19 && all_digits(v + 18, len - 18))))
+				return -1;
+		}
+		return len ? FIX_RJ_INCORRECT_DATA_FORMAT : FIX_RJ_TAG_WITHOUT_VALUE;
+	case FIX_DT_QTY:
+	case FIX_DT_PRICE:
+	case FIX_DT_AMT:
+	case FIX_DT_FLOAT:
+		if (len == 0)
+			return FIX_RJ_TAG_WITHOUT_VALUE;
+		return fmt_float(v, len) ? -1 : FIX_RJ_INCORRECT_DATA_FORMAT;
 	default:
 		return -2;
 	}
@@ -460,6 +478,15 @@ static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_ver
 	uint32_t bwords = body ? (body->n + 63u) / 64u : 0;
 	int section = SEC_HDR;
 
+	/* The body's hash table, hoisted: the calls in the loop (cold as they are) would make
+	 * the compiler reload it for every field otherwise. */
+	const uint16_t *bh = body ? d->hents + body->hent : NULL;
+	const struct fix_dict_slot *bs = body ? d->slots + body->slot : NULL;
+	const uint32_t bmult = body ? body->mult : 0;
+	const uint32_t bshift = body ? 32u - body->bits : 0;
+	const uint32_t bmask = body ? (1u << body->bits) - 1 : 0;
+	const uint64_t *ht = d->ht;
+
 	for (uint32_t i = 0; i < n; i++) {
 		const struct fix_field *f = &m->fields[i];
 		uint32_t tag = f->tag;
@@ -480,11 +507,22 @@ static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_ver
 		 * body does not know take the slower way through the field index. */
 		int slot = -1;
 		const struct fix_dict_field *r;
-		bool small_ht = tag < FIX_DICT_HT_TAGS && (d->ht[tag >> 6] >> (tag & 63) & 1u);
-		if (body && !small_ht)
-			slot = fix_dict_ctx_find(d, body, tag);
+		bool small_ht = tag < FIX_DICT_HT_TAGS && (ht[tag >> 6] >> (tag & 63) & 1u);
+		if (bh && !small_ht && tag - 1u < 0xffffu) {
+			uint32_t k = (tag * bmult) >> bshift;
+			for (;;) {
+				uint16_t e = bh[k];
+				if (e == 0xffff)
+					break;
+				if (bs[e].tag == tag) {
+					slot = e;
+					break;
+				}
+				k = (k + 1) & bmask;
+			}
+		}
 		if (slot >= 0) {
-			const struct fix_dict_slot *s = &d->slots[body->slot + (uint32_t)slot];
+			const struct fix_dict_slot *s = &bs[slot];
 			r = &s->f;
 			if (section == SEC_TRL)
 				note(&st, PH_STRUCT, 0, i, 0, FIX_RJ_TAG_OUT_OF_ORDER, tag, true);
