@@ -1,0 +1,129 @@
+/* fixmux_main: the fixmux process. It glues the DPDK ports and the TCP/IP stack (dataplane) to
+ * the sans-IO multiplexer (control/ctl_mux.h).
+ *
+ * One "side" is one DPDK port with its own stack instance: the client side listens for users,
+ * the venue side opens connections to venues. When [appliance] client_port and venue_port
+ * name the same device, one side (one stack, one address) serves both.
+ *
+ * Every TCP connection the multiplexer knows is a struct fmx_conn: a user's connection sits in
+ * the slot whose number is its multiplexer connection id (< CTL_MUX_MAX_CONNS), a venue
+ * session's in the slot of the session's index. The stack's user pointer of each handle points
+ * to its fmx_conn, so one event dispatcher serves both sides and a shared stack.
+ *
+ * Re-entrancy: the multiplexer answers through callbacks while the glue is inside a
+ * ctl_mux_*() call. A callback that closes a connection must not report the close back into the
+ * multiplexer from inside that call, so closes are marked (fmx_conn.report) and reported by
+ * fmx_settle() once the outer call has returned.
+ */
+#ifndef FMX_APP_H
+#define FMX_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl_config.h"
+#include "ctl_mux.h"
+#include "dp_lcore.h"
+#include "dp_port.h"
+#include "dp_stack.h"
+
+#define FMX_BURST 32
+/* mbuf chains one connection may hold back while the stack's send queue is full. A peer that
+ * lets more pile up is not reading: its connection is reset (counted in FMX_BACKLOG_OVERFLOWS)
+ * rather than losing bytes from the middle of its FIX stream. */
+#define FMX_BACKLOG 256
+#define FMX_WHY_MAX 128
+
+enum fmx_kind { FMX_CLIENT = 0, FMX_VENUE };
+
+struct fmx_app;
+
+struct fmx_side {
+	const char *what;       /* "client", "venue" or "client+venue" */
+	struct fmx_app *app;
+	struct dp_port port;
+	struct dp_stack *st;
+	uint32_t ip;            /* host order */
+};
+
+struct fmx_conn {
+	dp_conn_t h;
+	struct fmx_side *side;
+	enum fmx_kind kind;
+	uint32_t id;            /* mux connection id, or venue session index */
+	bool used;              /* h is ours */
+	bool closing;           /* the multiplexer closed it: FIN once the backlog is out */
+	bool established;       /* venue: the active open completed */
+	bool report;            /* a close the multiplexer has not been told about yet */
+	char why[FMX_WHY_MAX];  /* venue: the reason that goes with the report */
+	uint32_t bl_head, bl_n; /* backlog ring of mbuf chains refused with DP_TCP_EAGAIN */
+	struct rte_mbuf *bl[FMX_BACKLOG];
+};
+
+enum fmx_counter {
+	FMX_ACCEPTED = 0,        /* user TCP connections accepted */
+	FMX_REFUSED_NO_SLOT,     /* accepted but no free connection id: reset */
+	FMX_VENUE_CONNECTS,      /* active opens toward venues */
+	FMX_VENUE_CONNECT_FAILS, /* refused, timed out or no connection slot */
+	FMX_BYTES_FROM_USERS,
+	FMX_BYTES_TO_USERS,
+	FMX_BYTES_FROM_VENUES,
+	FMX_BYTES_TO_VENUES,
+	FMX_BACKLOGGED,          /* sends that waited in a backlog */
+	FMX_BACKLOG_OVERFLOWS,
+	FMX_NO_MBUF,             /* a send failed for want of mbufs: connection reset */
+	FMX__COUNTERS
+};
+extern const char *const fmx_counter_names[FMX__COUNTERS];
+
+struct fmx_app {
+	const struct ctl_config *cfg;
+	struct ctl_mux *mux;
+	struct fmx_side sides[2];
+	unsigned n_sides;
+	struct fmx_side *cs, *vs;  /* client and venue side (the same when they share a port) */
+	dp_conn_t listener;
+	struct fmx_conn clients[CTL_MUX_MAX_CONNS];
+	struct fmx_conn *venues;   /* cfg->n_sessions */
+	struct dp_lcore_loop loop;
+	/* The iteration's clocks: the stack's monotonic microseconds and the multiplexer's
+	 * wall-clock nanoseconds (FIX SendingTime needs UTC), both read once per iteration. */
+	uint64_t now_us;
+	int64_t now_ns;
+	uint64_t last_poll_us, last_stats_us, start_us;
+	uint64_t stats_seq;
+	const char *stats_file;
+	uint64_t ctr[FMX__COUNTERS];
+	/* shutdown */
+	uint64_t duration_us;      /* 0 = until a signal */
+	bool stopping;             /* SIGTERM/SIGINT or --duration: logging everyone out */
+	bool mux_down;             /* ctl_mux_shutdown() said everything is down */
+	uint64_t stop_started_us;
+	bool shutdown_timed_out;
+};
+
+/* The multiplexer's callbacks, with arg = the app. */
+void fmx_io_init(struct fmx_app *a, struct ctl_mux_io *io);
+
+/* Agents of the poll loop (dp_lcore.h); arg is the app or a side. */
+unsigned fmx_clock_work(void *app, uint64_t now_us);
+unsigned fmx_side_work(void *side, uint64_t now_us);
+
+/* Reports the closes the multiplexer's callbacks asked for (see the header comment). */
+void fmx_settle(struct fmx_app *a);
+
+/* Hands backlogged chains to the stacks and transmits what the stacks have queued; the
+ * work done. Used by the agents and by the final flush at exit. */
+unsigned fmx_flush(struct fmx_app *a);
+/* Frees every backlog and gives every handle back to its stack (exit). */
+void fmx_release_all(struct fmx_app *a);
+/* Backlogged chains and stack packets still waiting to go out. */
+unsigned fmx_pending_out(const struct fmx_app *a);
+
+/* Statistics: the one-line summary and the JSON file (fmx_stats.c). */
+unsigned fmx_users_online(const struct fmx_app *a);
+unsigned fmx_venues_up(const struct fmx_app *a);
+void fmx_stats_line(struct fmx_app *a);
+void fmx_stats_write(struct fmx_app *a);
+
+#endif

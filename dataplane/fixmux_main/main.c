@@ -1,0 +1,341 @@
+/* fixmux: the appliance process.
+ *
+ *   fixmux [EAL options] -- --config FILE [--duration S] [--stats-file F]
+ *
+ * The configuration (docs/configuration.md) names the client-side and venue-side DPDK ports
+ * by device name (net_tap0, a PCI address, ...); virtual devices come from the caller's EAL
+ * options (--vdev net_tap0,iface=fmxc0 ...). One poll loop on the main lcore runs every role:
+ * the client side, the venue side and the control work (see docs/architecture.md, "The fixmux
+ * process").
+ *
+ *   --config FILE      required
+ *   --duration S       shut down (as on SIGTERM) after S seconds
+ *   --stats-file F     the counters as JSON, rewritten every second and at exit
+ *
+ * Exit status: 0 after an orderly shutdown (SIGTERM, SIGINT, --duration), 1 when start-up
+ * fails (configuration errors carry the loader's "FILE:LINE: [section] key: rule" message),
+ * 2 for a bad command line.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "fmx_app.h"
+
+#define SHUTDOWN_TIMEOUT_US 5000000u /* users and venues get this long to log out */
+#define FLUSH_TIMEOUT_US 1000000u    /* then this long for the last bytes to leave */
+#define POLL_EVERY_US 1000u          /* ctl_mux_poll(): session timers */
+#define STATS_EVERY_US 1000000u
+#define POOL_MBUFS 8192u
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_signal = 1;
+}
+
+static __attribute__((noreturn, format(printf, 2, 3))) void die(int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "fixmux: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(status);
+}
+
+static void usage(void)
+{
+	die(2, "usage: fixmux [EAL options] -- --config FILE [--duration S] [--stats-file F]");
+}
+
+struct opts {
+	const char *config;
+	const char *stats_file;
+	uint64_t duration_s;
+};
+
+/* The application's options are parsed before the EAL starts, so that a bad command line or
+ * configuration is reported without touching any device. */
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"config", required_argument, 0, 'c'},
+		{"duration", required_argument, 0, 'd'},
+		{"stats-file", required_argument, 0, 's'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'd': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || v == 0 || v > 86400u * 365u)
+				die(2, "--duration: '%s' is not a number of seconds", optarg);
+			o->duration_s = v;
+			break;
+		}
+		case 's':
+			o->stats_file = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || o->config == NULL)
+		usage();
+}
+
+static const char *ip_str(uint32_t ip, char *buf, size_t cap)
+{
+	struct in_addr in = {.s_addr = htonl(ip)};
+	inet_ntop(AF_INET, &in, buf, (socklen_t)cap);
+	return buf;
+}
+
+static void side_open(struct fmx_app *a, struct fmx_side *s, const char *what, const char *dev,
+		      const struct ctl_ipv4_net *net, uint32_t gateway)
+{
+	char err[256];
+	char pool[32];
+	snprintf(pool, sizeof(pool), "fmx_pool_%u", a->n_sides);
+	s->what = what;
+	s->app = a;
+	s->ip = net->addr;
+	if (rte_eth_dev_count_avail() == 0)
+		die(1, "no DPDK port: give the devices with EAL options (e.g. --vdev net_tap0)");
+	struct dp_port_conf pc = {
+		.dev = dev,
+		.n_rxd = 512,
+		.n_txd = 512,
+		.pool_conf = {.name = pool, .n_mbufs = POOL_MBUFS},
+	};
+	if (dp_port_open(&s->port, &pc, err, sizeof(err)) != 0)
+		die(1, "[appliance] %s_port '%s': %s", what, dev, err);
+	struct dp_stack_config sc;
+	dp_stack_config_defaults(&sc);
+	sc.mac = s->port.mac;
+	sc.ip = net->addr;
+	sc.netmask = net->prefix ? ~0u << (32 - net->prefix) : 0;
+	sc.gateway = gateway;
+	sc.pool = s->port.pool;
+	sc.socket_id = SOCKET_ID_ANY;
+	sc.max_conns = CTL_MUX_MAX_CONNS + CTL_MAX_SESSIONS;
+	s->st = dp_stack_create(&sc, err, sizeof(err));
+	if (s->st == NULL)
+		die(1, "%s stack: %s", what, err);
+	a->n_sides++;
+}
+
+static unsigned control_work(void *arg, uint64_t now_us);
+
+/* First agent of every iteration: both clocks, once. CLOCK_REALTIME comes from the vDSO (no
+ * system call); it is the multiplexer's time because FIX timestamps are UTC. */
+unsigned fmx_clock_work(void *arg, uint64_t now_us)
+{
+	struct fmx_app *a = arg;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	a->now_us = now_us;
+	a->now_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return 0;
+}
+
+static unsigned control_work(void *arg, uint64_t now_us)
+{
+	struct fmx_app *a = arg;
+	/* What the other side's work queued in this iteration leaves now, not one idle back-off
+	 * later. */
+	unsigned work = fmx_flush(a);
+	if (!a->stopping && (stop_signal || (a->duration_us && now_us - a->start_us >=
+								  a->duration_us))) {
+		a->stopping = true;
+		a->stop_started_us = now_us;
+		fprintf(stderr, "fixmux: shutting down: logging out every user and venue session\n");
+	}
+	if (now_us - a->last_poll_us >= POLL_EVERY_US) {
+		a->last_poll_us = now_us;
+		if (!a->stopping) {
+			ctl_mux_poll(a->mux, a->now_ns);
+		} else if (!a->mux_down) {
+			a->mux_down = ctl_mux_shutdown(a->mux, a->now_ns);
+			if (!a->mux_down && now_us - a->stop_started_us >= SHUTDOWN_TIMEOUT_US) {
+				fprintf(stderr, "fixmux: shutdown: not everyone logged out within "
+						"5 s; leaving anyway\n");
+				a->shutdown_timed_out = true;
+				a->mux_down = true;
+			}
+			if (a->mux_down)
+				a->stop_started_us = now_us; /* now the flush timeout */
+		}
+		fmx_settle(a);
+		work += fmx_flush(a);
+	}
+	if (a->mux_down && (fmx_pending_out(a) == 0 ||
+			    now_us - a->stop_started_us >= FLUSH_TIMEOUT_US))
+		dp_lcore_stop(&a->loop);
+	if (now_us - a->last_stats_us >= STATS_EVERY_US) {
+		a->last_stats_us = now_us;
+		fmx_stats_line(a);
+		fmx_stats_write(a);
+	}
+	return work;
+}
+
+int main(int argc, char **argv)
+{
+	/* EAL options before "--", ours after it. */
+	int dd = 1;
+	while (dd < argc && strcmp(argv[dd], "--") != 0)
+		dd++;
+	if (dd == argc)
+		usage();
+	char *app_argv[64];
+	int app_argc = argc - dd;
+	if (app_argc > (int)(sizeof(app_argv) / sizeof(app_argv[0])) - 1)
+		usage();
+	app_argv[0] = argv[0];
+	for (int i = 1; i < app_argc; i++)
+		app_argv[i] = argv[dd + i];
+	app_argv[app_argc] = NULL;
+	struct opts o;
+	parse_opts(&o, app_argc, app_argv);
+
+	static struct ctl_config cfg;
+	char err[512];
+	if (ctl_config_load(&cfg, o.config, err, sizeof(err)) != 0)
+		die(1, "%s", err);
+	const struct ctl_appliance_cfg *ac = &cfg.app;
+	if (ac->client_port[0] == '\0')
+		die(1, "%s: [appliance] client_port: is required by fixmux (a DPDK device name)",
+		    o.config);
+	if (ac->venue_port[0] == '\0')
+		die(1, "%s: [appliance] venue_port: is required by fixmux (a DPDK device name)",
+		    o.config);
+	if (ac->client_addr.addr == 0 || ac->venue_addr.addr == 0)
+		die(1, "%s: [appliance] client_address and venue_address: are required by fixmux",
+		    o.config);
+	bool shared = strcmp(ac->client_port, ac->venue_port) == 0;
+	if (shared && ac->client_addr.addr != ac->venue_addr.addr)
+		die(1, "%s: [appliance] venue_address: client_port and venue_port are one device, "
+		       "which has one stack and one address: venue_address must equal "
+		       "client_address", o.config);
+
+	int eal = rte_eal_init(dd, argv);
+	if (eal < 0)
+		die(1, "EAL start-up failed: %s", rte_strerror(rte_errno));
+
+	static struct fmx_app a;
+	a.cfg = &cfg;
+	a.stats_file = o.stats_file;
+	a.duration_us = o.duration_s * 1000000u;
+	for (uint32_t i = 0; i < CTL_MUX_MAX_CONNS; i++) {
+		a.clients[i].kind = FMX_CLIENT;
+		a.clients[i].id = i;
+	}
+	a.venues = calloc(cfg.n_sessions ? cfg.n_sessions : 1, sizeof(*a.venues));
+	if (a.venues == NULL)
+		die(1, "out of memory");
+	side_open(&a, &a.sides[0], shared ? "client+venue" : "client", ac->client_port,
+		  &ac->client_addr, shared ? ac->venue_gateway : 0);
+	a.cs = &a.sides[0];
+	if (shared) {
+		a.vs = a.cs;
+	} else {
+		side_open(&a, &a.sides[1], "venue", ac->venue_port, &ac->venue_addr,
+			  ac->venue_gateway);
+		a.vs = &a.sides[1];
+	}
+	for (uint32_t i = 0; i < cfg.n_sessions; i++) {
+		a.venues[i].kind = FMX_VENUE;
+		a.venues[i].id = i;
+		a.venues[i].side = a.vs;
+	}
+	for (uint32_t i = 0; i < CTL_MUX_MAX_CONNS; i++)
+		a.clients[i].side = a.cs;
+
+	a.start_us = a.last_stats_us = a.last_poll_us = dp_lcore_now_us();
+	fmx_clock_work(&a, a.start_us);
+	/* The stack's calls take the time of its last poll. */
+	for (unsigned i = 0; i < a.n_sides; i++)
+		dp_stack_poll(a.sides[i].st, a.now_us);
+	int rc = 0;
+	a.listener = dp_tcp_listen(a.cs->st, ac->listen_port, 128, &rc);
+	if (a.listener == DP_CONN_INVALID)
+		die(1, "listen on port %u: stack error %d", ac->listen_port, rc);
+
+	struct ctl_mux_io io;
+	fmx_io_init(&a, &io);
+	a.mux = ctl_mux_create(&cfg, &io, a.now_ns, err, sizeof(err));
+	if (a.mux == NULL)
+		die(1, "%s", err);
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	struct dp_idle_conf idle;
+	static const char *const idle_names[] = {"spin", "backoff", "sleep"};
+	if (dp_idle_parse(&idle, idle_names[ac->idle], err, sizeof(err)) != 0)
+		die(1, "%s", err);
+	dp_lcore_loop_init(&a.loop, &idle);
+	/* One lcore carries every role on this build: the agents are the roles' units of work
+	 * (client side, venue side, control), so splitting them over lcores later means giving
+	 * each lcore its own agents and putting rings between them (docs/architecture.md). */
+	dp_lcore_add(&a.loop, "clock", fmx_clock_work, &a);
+	for (unsigned i = 0; i < a.n_sides; i++)
+		dp_lcore_add(&a.loop, a.sides[i].what, fmx_side_work, &a.sides[i]);
+	dp_lcore_add(&a.loop, "control", control_work, &a);
+
+	char ip1[INET_ADDRSTRLEN], ip2[INET_ADDRSTRLEN];
+	printf("fixmux: listening on %s:%u (%s port %s), venues from %s (%s port %s); "
+	       "%u venue session(s), %u user(s); roles on lcore %u, idle %s\n",
+	       ip_str(a.cs->ip, ip1, sizeof(ip1)), ac->listen_port, a.cs->what, a.cs->port.name,
+	       ip_str(a.vs->ip, ip2, sizeof(ip2)), a.vs->what, a.vs->port.name, cfg.n_sessions,
+	       cfg.n_users, rte_lcore_id(), idle_names[ac->idle]);
+	fflush(stdout);
+
+	dp_lcore_run(&a.loop);
+
+	fmx_stats_line(&a);
+	fmx_stats_write(&a);
+	fmx_release_all(&a);
+	/* Let the FINs of the connections just given back out before the ports go away. */
+	for (int i = 0; i < 100 && fmx_pending_out(&a); i++) {
+		for (unsigned s = 0; s < a.n_sides; s++)
+			dp_stack_poll(a.sides[s].st, dp_lcore_now_us());
+		fmx_flush(&a);
+	}
+	ctl_mux_destroy(a.mux); /* flushes and closes the journals */
+	for (unsigned i = 0; i < a.n_sides; i++) {
+		dp_stack_destroy(a.sides[i].st);
+		dp_port_close(&a.sides[i].port);
+	}
+	free(a.venues);
+	ctl_config_free(&cfg);
+	rte_eal_cleanup();
+	return 0;
+}

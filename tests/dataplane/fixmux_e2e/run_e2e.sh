@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# fixmux end to end: the appliance on two net_tap ports inside a private network namespace,
+# the venue simulator behind it and FIX users in front of it, both on the kernel's TCP.
+#
+#   run_e2e.sh FIXMUX VENUE_SIM PASSWD
+#
+#   namespace fmx-e2e-<pid> (removed on any exit, failures included)
+#   client side: fmxc0  kernel 198.18.0.1/24  <->  fixmux 198.18.0.2 (net_tap0), port 9878
+#   venue side:  fmxv0  kernel 198.18.1.1/24  <->  fixmux 198.18.1.2 (net_tap1)
+#                fixmux-venue-sim listens on 198.18.1.1:9880 (exchange mode, no fills)
+#
+# The users (fix_users.py) check logons, routing, the local ID-conflict reject, a wrong
+# password, the last logout and a user's connection reset; this script checks the venue's and
+# fixmux's counters and that SIGTERM ends fixmux with status 0 after logging out a user that
+# is still online. Exit 0 pass, 1 fail, 77 skip (not root, no TAP).
+# FIXMUX_E2E_KEEP=1 keeps the work directory (logs, journals, stats).
+set -euo pipefail
+
+FIXMUX=$1
+VSIM=$2
+PASSWD=$3
+PY=/usr/bin/python3
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NS=fmx-e2e-$$
+WORK=$(mktemp -d /tmp/fixmux-e2e.XXXXXX)
+FMX_PID=
+VSIM_PID=
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+cleanup() {
+	local rc=$?
+	set +e
+	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
+	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
+	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		echo "--- fixmux stdout"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
+		echo "--- fixmux stderr"; tail -n 40 "$WORK/fixmux.err" 2>/dev/null
+		echo "--- venue simulator"; tail -n 30 "$WORK/vsim.log" 2>/dev/null
+		echo "--- fixmux stats"; cat "$WORK/stats.json" 2>/dev/null
+	fi
+	if [ -n "${FIXMUX_E2E_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP)"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+command -v ip >/dev/null || skip "no iproute2"
+for b in "$FIXMUX" "$VSIM" "$PASSWD"; do [ -x "$b" ] || fail "not built: $b"; done
+
+in_ns() {
+	ip netns exec "$NS" "$@"
+}
+
+# json FILE KEY: one value of a flat JSON object
+json() {
+	"$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+expect() {
+	local what=$1 got=$2 want=$3
+	[ "$got" = "$want" ] || fail "$what = $got, wanted $want"
+	echo "ok: $what = $got"
+}
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+
+echo "e2e-secret-$$" >"$WORK/pw"
+HASH=$("$PASSWD" <"$WORK/pw")
+cat >"$WORK/fixmux.ini" <<EOF
+[appliance]
+client_port = net_tap0
+venue_port = net_tap1
+client_address = 198.18.0.2/24
+venue_address = 198.18.1.2/24
+listen_port = 9878
+store_dir = $WORK/store
+fsync = none
+idle = backoff
+
+[venue SIM]
+type = CLOB
+
+[session SIM.Orders]
+address = 198.18.1.1:9880
+sender_comp_id = FIXMUX
+target_comp_id = SIMVENUE
+
+[user alice]
+password_hash = $HASH
+sessions = SIM.Orders
+allowed_addresses = 198.18.0.0/24
+
+[user bob]
+password_hash = $HASH
+sessions = SIM.Orders
+allowed_addresses = 198.18.0.0/24
+
+[user carol]
+password_hash = $HASH
+sessions = SIM.Orders
+
+[user dave]
+password_hash = $HASH
+sessions = SIM.Orders
+EOF
+
+# fixmux inside the namespace: its TAP devices are born there. Started by ip netns exec itself
+# (not through a shell function), so that $! is fixmux's pid and SIGTERM reaches it.
+ip netns exec "$NS" "$FIXMUX" --no-huge --no-shconf --no-pci --no-telemetry -l 0 -m 256 \
+	--file-prefix="fixmux_e2e_$$" --vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0 -- \
+	--config "$WORK/fixmux.ini" --stats-file "$WORK/stats.json" \
+	>"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
+FMX_PID=$!
+for _ in $(seq 200); do
+	grep -q "listening on" "$WORK/fixmux.out" 2>/dev/null && break
+	kill -0 "$FMX_PID" 2>/dev/null || fail "fixmux died at start-up"
+	sleep 0.05
+done
+grep -q "listening on" "$WORK/fixmux.out" || fail "fixmux not up after 10 s"
+
+# The kernel side of each TAP: its own MAC (net_tap gives it the PMD's), a deep queue (the PMD
+# reads one packet per read() and falls behind now and then on 2 shared cores), an address.
+configure_tap() {
+	local dev=$1 mac=$2 ip=$3
+	ip -n "$NS" link set "$dev" address "$mac"
+	ip -n "$NS" link set "$dev" txqueuelen 10000
+	ip -n "$NS" addr add "$ip" dev "$dev"
+	ip -n "$NS" link set "$dev" up
+}
+configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
+configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
+
+ip netns exec "$NS" "$VSIM" --listen 198.18.1.1:9880 --mode exchange --store "$WORK/vsim" \
+	--session FIX.4.4:SIMVENUE:FIXMUX --fill-ratio 0 --stats-file "$WORK/vsim.json" \
+	--port-file "$WORK/vsim.port" >"$WORK/vsim.log" 2>&1 &
+VSIM_PID=$!
+for _ in $(seq 200); do
+	[ -s "$WORK/vsim.port" ] && break
+	kill -0 "$VSIM_PID" 2>/dev/null || fail "venue simulator died at start-up"
+	sleep 0.05
+done
+[ -s "$WORK/vsim.port" ] || fail "venue simulator not listening after 10 s"
+
+USERS=(in_ns "$PY" "$HERE/fix_users.py" --host 198.18.0.2 --port 9878 --target SIM.Orders
+	--password-file "$WORK/pw" --stats "$WORK/stats.json")
+"${USERS[@]}" --failure || fail "users' checks"
+
+# SIGTERM with a user online: the user is logged out ("shutting down"), then fixmux exits 0.
+"${USERS[@]}" --hold-until-shutdown --ready "$WORK/held" >"$WORK/held.log" 2>&1 &
+HOLD_PID=$!
+for _ in $(seq 300); do
+	[ -e "$WORK/held" ] && break
+	kill -0 "$HOLD_PID" 2>/dev/null || fail "held user: $(cat "$WORK/held.log")"
+	sleep 0.05
+done
+[ -e "$WORK/held" ] || fail "held user not logged on after 15 s"
+kill -TERM "$FMX_PID"
+rc=0
+wait "$FMX_PID" || rc=$?
+FMX_PID=
+expect "fixmux exit status after SIGTERM" "$rc" 0
+wait "$HOLD_PID" || fail "held user: $(cat "$WORK/held.log")"
+cat "$WORK/held.log"
+
+expect "fixmux venue_logons" "$(json "$WORK/stats.json" venue_logons)" 3
+expect "fixmux venue_sessions_up at exit" "$(json "$WORK/stats.json" venue_sessions_up)" 0
+expect "fixmux shutdown_timed_out" "$(json "$WORK/stats.json" shutdown_timed_out)" False
+expect "fixmux forwarded_to_venue" "$(json "$WORK/stats.json" forwarded_to_venue)" 6
+
+kill -TERM "$VSIM_PID"
+rc=0
+wait "$VSIM_PID" || rc=$?
+VSIM_PID=
+expect "venue simulator exit status" "$rc" 0
+# Three venue logons (the first user's, again for the failure phase, again for the held user),
+# and only the six distinct orders: the duplicate ClOrdID never reached the venue.
+expect "venue simulator logons" "$(json "$WORK/vsim.json" logons)" 3
+expect "venue simulator orders" "$(json "$WORK/vsim.json" orders)" 6
+echo "PASS: fixmux end to end"
