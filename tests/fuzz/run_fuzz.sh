@@ -24,4 +24,4 @@ cp "$here"/tests/fuzz/seeds/* "$corpus"/
 echo "fuzz_codec: ${secs}s over $(ls "$corpus" | wc -l) seeds"
 # One worker: the machine's cores are shared.
 "$out/fuzz_codec" -max_total_time="$secs" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-	-artifact_prefix="$out/" -print_final_stats=1 "$corpus"
+	-dict="$here/tests/fuzz/fix.dict" -artifact_prefix="$out/" -print_final_stats=1 "$corpus"
