@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fix_dict.h"
+#include "guard.h"
 
 #define MAX_FIELDS 1024
 #define TIME_NOW "20261126-12:00:00"
@@ -713,4 +714,66 @@ Test(hostile, null_and_empty_inputs)
 	cr_expect_eq(v.reason, FIX_RJ_REQUIRED_TAG_MISSING);
 	cr_expect_eq(v.ref_tag, 8);
 	cr_expect(!fix_validate_parsed(fix_dict_get(FIX_VER_44), &m, FIX_E_BAD_CHECKSUM, NULL, &v));
+}
+
+/* Every prefix of values of every checked type, each placed to end right before an unreadable
+ * page and validated through a hand-built field index: no check reads past a value's length
+ * (the word-at-a-time date and time checks included). */
+Test(hostile, value_checks_never_read_past_the_value)
+{
+	static const struct {
+		uint32_t tag;
+		const char *val;
+	} cases[] = {
+		{126, "20261126-12:00:00.123456789"}, /* UTCTIMESTAMP */
+		{432, "20261126"},                    /* LOCALMKTDATE */
+		{200, "202611w2"},                    /* MONTHYEAR */
+		{200, "20261126"},
+		{38, "-1000000.25"},                  /* QTY */
+		{18, "1 2 A G"},                      /* MULTIPLEVALUESTRING */
+		{167, "FUT"},                         /* STRING with multi-byte enumeration */
+		{167, "TBONDX"},
+		{226, "-123456"},                     /* INT */
+		{114, "Y"},                           /* BOOLEAN */
+		{59, "0"},                            /* CHAR */
+		{58, "free text"},                    /* STRING */
+	};
+	static const struct fix_field base[] = {
+		{"FIX.4.4", 8, 7}, {"100", 9, 3}, {"D", 35, 1}, {"2", 34, 1}, {"TW", 49, 2},
+		{"20261126-12:00:00", 52, 17}, {"ISLD", 56, 4}, {"ID", 11, 2}, {"1", 21, 1},
+		{"1", 40, 1}, {"1", 54, 1}, {"INTC", 55, 4}, {"20261126-12:00:00", 60, 17},
+	};
+	const size_t nb = sizeof(base) / sizeof(base[0]);
+	const struct fix_dict *d = fix_dict_get(FIX_VER_44);
+	int accepted = 0, refused = 0;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		size_t full = strlen(cases[c].val);
+		for (size_t len = 0; len <= full; len++) {
+			struct guard g;
+			char *val = guard_place(&g, cases[c].val, len);
+			cr_assert_not_null(val);
+			struct fix_field fields[16];
+			memcpy(fields, base, sizeof(base));
+			fields[nb] = (struct fix_field){val, cases[c].tag, (uint32_t)len};
+			fields[nb + 1] = (struct fix_field){"000", 10, 3};
+			struct fix_msg m;
+			memset(&m, 0, sizeof(m));
+			m.fields = fields;
+			m.nfields = (uint32_t)nb + 2;
+			m.cap = 16;
+			struct fix_verdict v;
+			fix_validate(d, &m, &v);
+			if (v.ok) {
+				accepted++;
+			} else {
+				refused++;
+				cr_expect_eq(v.ref_tag, cases[c].tag, "%u=%.*s: reason %d on %u",
+					     cases[c].tag, (int)len, cases[c].val, v.reason, v.ref_tag);
+			}
+			guard_free(&g);
+		}
+	}
+	/* the full values are valid, most prefixes are not */
+	cr_expect_geq(accepted, 12);
+	cr_expect_geq(refused, 40);
 }
