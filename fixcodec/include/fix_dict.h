@@ -42,8 +42,8 @@ enum fix_reject_reason {
  * send_reason is false where the version's SessionRejectReason(373) has no such value: FIX.4.2
  * stops at 11, so its Rejects for a repeated tag (13), a tag out of order (14) or a wrong
  * NumInGroup (16) carry 58 and 371 only.
- * ref_tag is a tag number as parsed; when it comes from fix_verdict_from_parse() for a negative
- * tag ("-1=HI") it holds the two's complement, so print it as (int32_t)ref_tag.
+ * ref_tag is a tag number as parsed; when fix_validate_parsed() reports a negative tag
+ * ("-1=HI") it holds the two's complement, so print it as (int32_t)ref_tag.
  *
  * unsupported_msgtype: only fix_validate_app() sets it, for a message that is valid for the
  * dictionary but whose application MsgType the caller does not handle (scenario 2r, the same
@@ -64,7 +64,10 @@ struct fix_verdict {
 
 /* Validates a parsed message against dictionary d: header/body/trailer order, required tags,
  * tags defined for the message type, undefined tags, empty values, enum values, data formats,
- * repeated tags (group-aware), repeating-group counts, MsgType. Never allocates. */
+ * repeated tags (group-aware), repeating-group counts, order and delimiters, MsgType. When
+ * several problems coexist, the one QuickFIX reports wins (order in docs/fixcodec.md,
+ * "Dictionary and validation"). Safe on any fix_msg; never allocates. d or m NULL: ok.
+ * It does not check BeginString against d's version (the session layer's Logout case). */
 void fix_validate(const struct fix_dict *d, const struct fix_msg *m, struct fix_verdict *v);
 
 /* As fix_validate, then, for a valid application message whose MsgType is not in app (the
@@ -94,7 +97,7 @@ bool fix_validate_parsed(const struct fix_dict *d, const struct fix_msg *m, int 
 /* Standard text of a SessionRejectReason, as QuickFIX writes it in 58 ("Invalid tag number",
  * "SendingTime accuracy problem", ...); NULL for a reason without one. */
 const char *fix_reject_text(int reason);
-/* true when SessionRejectReason(373) = reason may be sent in d's version. */
+/* true when SessionRejectReason(373) = reason may be sent in d's version (d NULL: FIX.4.4). */
 bool fix_dict_reason_allowed(const struct fix_dict *d, int reason);
 
 /* Dictionary queries the session layer and the router need. */
@@ -105,7 +108,7 @@ const char *fix_dict_field_type(const struct fix_dict *d, uint32_t tag);
 const char *fix_dict_field_name(const struct fix_dict *d, uint32_t tag);
 /* Name of the message ("NewOrderSingle"), NULL if d does not define msg_type. */
 const char *fix_dict_msg_name(const struct fix_dict *d, const char *msg_type);
-/* The version a dictionary is for, and its BeginString. */
+/* The version a dictionary is for (FIX_VER_UNKNOWN for NULL). */
 enum fix_version fix_dict_version(const struct fix_dict *d);
 
 #endif
