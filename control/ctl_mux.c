@@ -21,7 +21,8 @@ const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS] = {
 	"forwarded_to_user",    "pending_stored",     "pending_delivered",
 	"unroutable_dropped",   "unroutable_to_owner", "id_conflicts",
 	"logons_refused",       "user_failures",      "venue_logons",
-	"venue_failures",       "garbled",
+	"venue_failures",       "garbled",            "journal_errors",
+	"route_snapshots",
 };
 
 void mux_log(struct ctl_mux *m, const char *fmt, ...)
@@ -629,6 +630,8 @@ static struct ctl_journal *open_journal(const struct ctl_config *cfg, const char
 		   cfg->app.fsync == CTL_FSYNC_ALWAYS ? CTL_JOURNAL_FSYNC_ALWAYS :
 							CTL_JOURNAL_FSYNC_BATCH;
 	jc.segment_size = 4u << 20;
+	/* Venue journals hold routing snapshots (up to ~20 MB for a full table). */
+	jc.app_segment_size = 4u << 20;
 	char jerr[256];
 	struct ctl_journal *j = ctl_journal_open(dir, &jc, jerr, sizeof(jerr));
 	if (!j)
@@ -645,6 +648,7 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 		return NULL;
 	}
 	m->now = now;
+	m->route_compact_every = CTL_MUX_ROUTE_COMPACT;
 	m->cfg = cfg;
 	m->io = *io;
 	uint32_t n_links = 0;
@@ -675,7 +679,7 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 		v->users = calloc(c->n_users, sizeof(*v->users));
 		v->rx.cap = 2 * (size_t)cfg->app.max_msg;
 		v->rx.buf = malloc(v->rx.cap);
-		v->route = ctl_route_create(1u << 20, 1u << 16);
+		v->route = ctl_route_create(1u << 18, 1u << 16);
 		char sub[CTL_PATH_MAX];
 		snprintf(sub, sizeof(sub), "venue/%s", c->name);
 		if (!v->users || !v->rx.buf || !v->route) {
@@ -816,4 +820,9 @@ size_t ctl_mux_user_pending(const struct ctl_mux *m, uint32_t user, uint32_t vs)
 uint64_t ctl_mux_counter(const struct ctl_mux *m, enum ctl_mux_counter c)
 {
 	return c < CTL_MUX__COUNTERS ? m->counters[c] : 0;
+}
+
+void ctl_mux_set_route_compaction(struct ctl_mux *m, uint64_t records)
+{
+	m->route_compact_every = records ? records : 1;
 }

@@ -146,7 +146,7 @@ void mux_client_to_venue(struct mux_user *u, int64_t now, const struct fix_msg *
 		if (c == CTL_CLAIM_NEW) {
 			char rec[CTL_ROUTE_REC_MAX];
 			size_t n = ctl_route_rec_claim(rec, kind, id->val, id->len, (uint16_t)u->user);
-			ctl_journal_append_app(v->j, MUX_REC_ROUTE, rec, n);
+			mux_route_journal(v, rec, n);
 		}
 		/* A cancel or replace may only name the user's own order. */
 		const struct fix_field *orig = kind == CTL_KEY_CLORDID ? fix_find(msg, 41, 0) : NULL;
@@ -173,12 +173,48 @@ void mux_client_to_venue(struct mux_user *u, int64_t now, const struct fix_msg *
 	ctl_route_note_sent(v->route, vseq, (uint16_t)u->user, msg->hdr.seq);
 	char rec[CTL_ROUTE_REC_MAX];
 	size_t n = ctl_route_rec_sent(rec, vseq, (uint16_t)u->user, msg->hdr.seq);
-	ctl_journal_append_app(v->j, MUX_REC_ROUTE, rec, n);
+	mux_route_journal(v, rec, n);
 	if (unsubscribe) {
 		ctl_route_release(v->route, kind, id->val, id->len);
 		n = ctl_route_rec_release(rec, kind, id->val, id->len);
-		ctl_journal_append_app(v->j, MUX_REC_ROUTE, rec, n);
+		mux_route_journal(v, rec, n);
 	}
+}
+
+static int snapshot_rec(void *arg, const char *rec, size_t len)
+{
+	struct mux_venue *v = arg;
+	v->snap_records++;
+	return ctl_journal_append_app(v->j, MUX_REC_ROUTE, rec, len);
+}
+
+/* Every routing change is a record; the stream is compacted into a snapshot of the table
+ * (checkpoint, snapshot, drop the older segments) once it holds many more records than the
+ * table has entries. A crash in between replays the old records and then the snapshot, which
+ * starts with a CLEAR: the result is the same table. */
+void mux_route_journal(struct mux_venue *v, const char *rec, size_t len)
+{
+	struct ctl_mux *m = v->mux;
+	if (ctl_journal_append_app(v->j, MUX_REC_ROUTE, rec, len) != 0) {
+		m->counters[CTL_MUX_JOURNAL_ERRORS]++;
+		mux_log(m, "venue %s: journal: %s", m->cfg->sessions[v->idx].name,
+			ctl_journal_error(v->j));
+	}
+	/* Amortised: a snapshot is written only after more records than it holds. */
+	if (++v->route_records < m->route_compact_every + v->snap_records)
+		return;
+	uint64_t segno;
+	v->snap_records = 0;
+	if (ctl_journal_app_checkpoint(v->j, &segno) != 0 ||
+	    ctl_route_snapshot(v->route, snapshot_rec, v) != 0 ||
+	    ctl_journal_app_drop_before(v->j, segno) != 0) {
+		m->counters[CTL_MUX_JOURNAL_ERRORS]++;
+		mux_log(m, "venue %s: routing snapshot failed: %s", m->cfg->sessions[v->idx].name,
+			ctl_journal_error(v->j));
+	} else {
+		m->counters[CTL_MUX_ROUTE_SNAPSHOTS]++;
+	}
+	v->route_records = 0;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -274,7 +310,13 @@ void mux_deliver_pending(struct mux_user *u, int64_t now)
 		char rec[16];
 		put_le64(rec, u->pend_base);
 		put_le64(rec + 8, ctl_session_next_out(u->s));
-		ctl_journal_append_app(u->j, MUX_REC_DELIVER, rec, sizeof(rec));
+		if (ctl_journal_append_app(u->j, MUX_REC_DELIVER, rec, sizeof(rec)) != 0) {
+			/* Without the record a crash could repeat the message: keep it queued. */
+			u->mux->counters[CTL_MUX_JOURNAL_ERRORS]++;
+			mux_log(u->mux, "user %s: journal: %s", u->mux->cfg->users[u->user].name,
+				ctl_journal_error(u->j));
+			return;
+		}
 		if (ctl_session_send_app(u->s, now, p->type, NULL, 0, p->body, p->len) == 0)
 			return;
 		u->mux->counters[CTL_MUX_PENDING_DELIVERED]++;

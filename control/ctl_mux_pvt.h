@@ -62,6 +62,8 @@ struct mux_venue {
 	struct mux_rx rx;
 	char cause[MUX_TEXT];           /* why it is going down: the users' Logout text */
 	bool cascade;                   /* going down because of a user failure or a venue event */
+	uint64_t route_records;         /* routing records appended since the last snapshot */
+	uint64_t snap_records;          /* records in the last snapshot */
 	uint16_t dropcopy_user;         /* index into users[] of a DropCopy session's single user */
 	struct mux_user **users;        /* this session's client sessions */
 	uint32_t n_users;
@@ -87,6 +89,7 @@ struct ctl_mux {
 	bool shutting_down;
 	int64_t now;                    /* time of the call running (callbacks carry none) */
 	size_t rx_cap;                  /* reassembly buffer per connection: 2 x max message */
+	uint64_t route_compact_every;   /* snapshot a venue's routing records after this many */
 	uint64_t counters[CTL_MUX__COUNTERS];
 };
 
@@ -99,5 +102,6 @@ void mux_deliver_pending(struct mux_user *u, int64_t now);
 int mux_recover_user(struct mux_user *u);
 int mux_recover_venue(struct mux_venue *v);
 void mux_free_pending(struct mux_user *u);
+void mux_route_journal(struct mux_venue *v, const char *rec, size_t len);
 
 #endif

@@ -393,11 +393,52 @@ size_t ctl_route_rec_sent(char *buf, uint64_t venue_seq, uint16_t user, uint64_t
 	return 19;
 }
 
+size_t ctl_route_rec_clear(char *buf)
+{
+	buf[0] = (char)CTL_ROUTE_OP_CLEAR;
+	return 1;
+}
+
+int ctl_route_snapshot(const struct ctl_route *r, ctl_route_rec_fn fn, void *arg)
+{
+	char rec[CTL_ROUTE_REC_MAX];
+	int rc = fn(arg, rec, ctl_route_rec_clear(rec));
+	uint64_t n = (uint64_t)r->slab_mask + 1;
+	/* The slab is a ring in insertion order: start at the oldest slot. */
+	for (uint64_t i = 0; rc == 0 && i < n; i++) {
+		const struct route_entry *e = &r->slab[(r->next_slot + i) & r->slab_mask];
+		if (e->live)
+			rc = fn(arg, rec,
+				ctl_route_rec_claim(rec, (enum ctl_key_kind)e->kind, e->id, e->len,
+						    e->user));
+	}
+	for (uint32_t i = 0; rc == 0 && i <= r->refseq_mask; i++) {
+		const struct refseq_entry *e = &r->refseq[i];
+		if (e->venue_seq)
+			rc = fn(arg, rec, ctl_route_rec_sent(rec, e->venue_seq, e->user, e->user_seq));
+	}
+	return rc;
+}
+
+static void route_clear(struct ctl_route *r)
+{
+	memset(r->slab, 0, ((size_t)r->slab_mask + 1) * sizeof(*r->slab));
+	memset(r->buckets, 0, ((size_t)r->bucket_mask + 1) * sizeof(*r->buckets));
+	memset(r->refseq, 0, ((size_t)r->refseq_mask + 1) * sizeof(*r->refseq));
+	r->next_slot = 0;
+	r->st.ids = 0;
+}
+
 int ctl_route_replay(struct ctl_route *r, const char *rec, size_t len)
 {
 	if (len < 1)
 		return -1;
 	switch ((enum ctl_route_op)rec[0]) {
+	case CTL_ROUTE_OP_CLEAR:
+		if (len != 1)
+			return -1;
+		route_clear(r);
+		return 0;
 	case CTL_ROUTE_OP_CLAIM:
 	case CTL_ROUTE_OP_RELEASE: {
 		if (len < 5 || (unsigned char)rec[1] >= CTL_KEY__COUNT ||

@@ -57,6 +57,8 @@ enum ctl_mux_counter {
 	CTL_MUX_VENUE_LOGONS,
 	CTL_MUX_VENUE_FAILURES,
 	CTL_MUX_GARBLED,
+	CTL_MUX_JOURNAL_ERRORS,       /* a journal append failed (the log line says why) */
+	CTL_MUX_ROUTE_SNAPSHOTS,      /* routing records compacted into a snapshot */
 	CTL_MUX__COUNTERS
 };
 extern const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS];
@@ -98,5 +100,9 @@ enum ctl_mux_venue_state ctl_mux_venue_state(const struct ctl_mux *m, uint32_t v
 bool ctl_mux_user_online(const struct ctl_mux *m, uint32_t user, uint32_t vs);
 size_t ctl_mux_user_pending(const struct ctl_mux *m, uint32_t user, uint32_t vs);
 uint64_t ctl_mux_counter(const struct ctl_mux *m, enum ctl_mux_counter c);
+/* Routing records a venue journal takes before they are compacted into a snapshot (default
+ * CTL_MUX_ROUTE_COMPACT; tests lower it). */
+#define CTL_MUX_ROUTE_COMPACT 262144
+void ctl_mux_set_route_compaction(struct ctl_mux *m, uint64_t records);
 
 #endif

@@ -89,12 +89,23 @@ bool ctl_route_client_key(const struct fix_msg *m, enum ctl_key_kind *kind,
 
 /* Journal records. Each change is 1 + 1 + 2 + 1 + len bytes (op, kind, user, len, id) or the
  * refseq form; ctl_route_replay applies one record. */
-enum ctl_route_op { CTL_ROUTE_OP_CLAIM = 1, CTL_ROUTE_OP_RELEASE = 2, CTL_ROUTE_OP_SENT = 3 };
+enum ctl_route_op {
+	CTL_ROUTE_OP_CLAIM = 1,
+	CTL_ROUTE_OP_RELEASE = 2,
+	CTL_ROUTE_OP_SENT = 3,
+	CTL_ROUTE_OP_CLEAR = 4,   /* forget everything: the start of a snapshot */
+};
 #define CTL_ROUTE_REC_MAX (5 + CTL_ROUTE_ID_MAX + 16)
 size_t ctl_route_rec_claim(char *buf, enum ctl_key_kind kind, const char *id, size_t len,
 			   uint16_t user);
 size_t ctl_route_rec_release(char *buf, enum ctl_key_kind kind, const char *id, size_t len);
 size_t ctl_route_rec_sent(char *buf, uint64_t venue_seq, uint16_t user, uint64_t user_seq);
+size_t ctl_route_rec_clear(char *buf);
+/* Writes the table as records (a CLEAR, then every held ID oldest first so that eviction order
+ * survives, then the refseq window), calling fn for each; stops and returns fn's nonzero
+ * result. Used to compact the journal's application stream. */
+typedef int (*ctl_route_rec_fn)(void *arg, const char *rec, size_t len);
+int ctl_route_snapshot(const struct ctl_route *r, ctl_route_rec_fn fn, void *arg);
 /* Applies a record; -1 if it is malformed (the journal's checksum makes that a bug). */
 int ctl_route_replay(struct ctl_route *r, const char *rec, size_t len);
 

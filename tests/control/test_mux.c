@@ -743,3 +743,42 @@ Test(mux, shutdown_logs_everyone_out_in_order)
 	pump();
 	cr_assert_not(ctl_session_logged_on(W.user[0].s));
 }
+
+Test(mux, routing_snapshots_keep_routes_across_a_restart)
+{
+	ctl_mux_set_route_compaction(W.mux, 4);
+	user_connect(0);
+	user_connect(1);
+	pump();
+	char id[16];
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "%c-%d", i % 2 ? 'B' : 'A', i);
+		user_order(i % 2, id);
+		pump();
+	}
+	cr_assert_gt(ctl_mux_counter(W.mux, CTL_MUX_ROUTE_SNAPSHOTS), 2);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_JOURNAL_ERRORS), 0);
+	/* Restart from the compacted journal. */
+	ctl_mux_destroy(W.mux);
+	W.venue.connected = false;
+	ctl_session_disconnected(W.venue.s, W.now);
+	for (int i = 0; i < 2; i++) {
+		W.user[i].connected = false;
+		ctl_session_disconnected(W.user[i].s, W.now);
+	}
+	W.to_mux_venue.len = W.venue.in.len = 0;
+	mux_start();
+	user_connect(0);
+	user_connect(1);
+	pump();
+	venue_exec("A-0", "2", "F");
+	venue_exec("B-19", "2", "F");
+	pump();
+	cr_assert_eq(count_rx(0, "8", "A-0"), 2, "the oldest order still routes after compaction");
+	cr_assert_eq(count_rx(1, "8", "B-19"), 2);
+	cr_assert_eq(count_rx(1, "8", "A-0"), 0);
+	/* A collision is still detected against the recovered table. */
+	user_order(1, "A-2");
+	pump();
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_ID_CONFLICTS), 1);
+}

@@ -283,3 +283,49 @@ Test(route, journal_records_rebuild_the_table)
 	cr_assert_eq(ctl_route_replay(live, shortrec, 6), -1, "length disagrees");
 	ctl_route_destroy(live);
 }
+
+static int collect(void *arg, const char *rec, size_t len)
+{
+	struct ctl_route *copy = arg;
+	return ctl_route_replay(copy, rec, len);
+}
+
+Test(route, snapshot_rebuilds_the_same_table_and_keeps_eviction_order)
+{
+	struct ctl_route *r = ctl_route_create(4, 8);
+	struct ctl_route *copy = ctl_route_create(4, 8);
+	/* Something stale in the copy that the snapshot's CLEAR must remove. */
+	ctl_route_claim(copy, CTL_KEY_CLORDID, "stale", 5, 9, NULL);
+	ctl_route_claim(r, CTL_KEY_CLORDID, "o1", 2, 1, NULL);
+	ctl_route_claim(r, CTL_KEY_CLORDID, "o2", 2, 2, NULL);
+	ctl_route_claim(r, CTL_KEY_CLORDID, "o3", 2, 3, NULL);
+	ctl_route_release(r, CTL_KEY_CLORDID, "o2", 2);
+	ctl_route_claim(r, CTL_KEY_MDREQID, "m4", 2, 4, NULL);
+	ctl_route_claim(r, CTL_KEY_MDREQID, "m5", 2, 5, NULL); /* o1 evicted: the ring wrapped */
+	ctl_route_note_sent(r, 77, 3, 12);
+	cr_assert_eq(ctl_route_snapshot(r, collect, copy), 0);
+	cr_assert_eq(ctl_route_lookup(copy, CTL_KEY_CLORDID, "stale", 5), CTL_ROUTE_NO_USER);
+	cr_assert_eq(ctl_route_lookup(copy, CTL_KEY_CLORDID, "o1", 2), CTL_ROUTE_NO_USER);
+	cr_assert_eq(ctl_route_lookup(copy, CTL_KEY_CLORDID, "o2", 2), CTL_ROUTE_NO_USER);
+	cr_assert_eq(ctl_route_lookup(copy, CTL_KEY_CLORDID, "o3", 2), 3);
+	cr_assert_eq(ctl_route_lookup(copy, CTL_KEY_MDREQID, "m4", 2), 4);
+	cr_assert_eq(ctl_route_lookup(copy, CTL_KEY_MDREQID, "m5", 2), 5);
+	uint16_t u;
+	uint64_t s;
+	cr_assert(ctl_route_by_refseq(copy, 77, &u, &s));
+	cr_assert_eq(s, 12);
+	/* The oldest ID in the original is the oldest in the copy: the next claims evict o3
+	 * first in both. */
+	ctl_route_claim(r, CTL_KEY_CLORDID, "n1", 2, 6, NULL);
+	ctl_route_claim(r, CTL_KEY_CLORDID, "n2", 2, 6, NULL);
+	ctl_route_claim(copy, CTL_KEY_CLORDID, "n1", 2, 6, NULL);
+	ctl_route_claim(copy, CTL_KEY_CLORDID, "n2", 2, 6, NULL);
+	const char *ids[] = {"o3", "m4", "m5", "n1", "n2"};
+	enum ctl_key_kind kinds[] = {CTL_KEY_CLORDID, CTL_KEY_MDREQID, CTL_KEY_MDREQID,
+				     CTL_KEY_CLORDID, CTL_KEY_CLORDID};
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(ctl_route_lookup(copy, kinds[i], ids[i], 2),
+			     ctl_route_lookup(r, kinds[i], ids[i], 2), "%s", ids[i]);
+	ctl_route_destroy(r);
+	ctl_route_destroy(copy);
+}
