@@ -112,8 +112,10 @@ unsigned fmx_side_work(void *side, uint64_t now_us);
 /* Reports the closes the multiplexer's callbacks asked for (see the header comment). */
 void fmx_settle(struct fmx_app *a);
 
-/* Hands backlogged chains to the stacks and transmits what the stacks have queued; the
- * work done. Used by the agents and by the final flush at exit. */
+/* Transmits what the stacks have queued; the work done. */
+unsigned fmx_tx_all(struct fmx_app *a);
+/* Also hands backlogged chains to the stacks first (backlogs otherwise move on
+ * DP_EV_WRITABLE only): the shutdown path. */
 unsigned fmx_flush(struct fmx_app *a);
 /* Frees every backlog and gives every handle back to its stack (exit). */
 void fmx_release_all(struct fmx_app *a);

@@ -146,8 +146,10 @@ static void conn_close(struct fmx_conn *c)
 static void io_client_send(void *arg, uint32_t conn, const char *bytes, size_t len)
 {
 	struct fmx_app *a = arg;
+	if (conn >= CTL_MUX_MAX_CONNS)
+		return;
 	struct fmx_conn *c = &a->clients[conn];
-	if (conn >= CTL_MUX_MAX_CONNS || !c->used || c->closing)
+	if (!c->used || c->closing)
 		return;
 	if (conn_send(a, c, bytes, len) == 0)
 		a->ctr[FMX_BYTES_TO_USERS] += len;
@@ -430,6 +432,14 @@ unsigned fmx_side_work(void *arg, uint64_t now_us)
 	return work;
 }
 
+unsigned fmx_tx_all(struct fmx_app *a)
+{
+	unsigned work = 0;
+	for (unsigned i = 0; i < a->n_sides; i++)
+		work += side_tx(&a->sides[i]);
+	return work;
+}
+
 unsigned fmx_flush(struct fmx_app *a)
 {
 	unsigned work = 0;
@@ -440,9 +450,7 @@ unsigned fmx_flush(struct fmx_app *a)
 		if (a->venues[i].used && a->venues[i].bl_n)
 			work += backlog_flush(&a->venues[i]);
 	fmx_settle(a);
-	for (unsigned i = 0; i < a->n_sides; i++)
-		work += side_tx(&a->sides[i]);
-	return work;
+	return work + fmx_tx_all(a);
 }
 
 unsigned fmx_pending_out(const struct fmx_app *a)

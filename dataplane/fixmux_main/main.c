@@ -168,7 +168,7 @@ static unsigned control_work(void *arg, uint64_t now_us)
 	struct fmx_app *a = arg;
 	/* What the other side's work queued in this iteration leaves now, not one idle back-off
 	 * later. */
-	unsigned work = fmx_flush(a);
+	unsigned work = fmx_tx_all(a);
 	if (!a->stopping && (stop_signal || (a->duration_us && now_us - a->start_us >=
 								  a->duration_us))) {
 		a->stopping = true;
@@ -191,7 +191,7 @@ static unsigned control_work(void *arg, uint64_t now_us)
 				a->stop_started_us = now_us; /* now the flush timeout */
 		}
 		fmx_settle(a);
-		work += fmx_flush(a);
+		work += a->stopping ? fmx_flush(a) : fmx_tx_all(a);
 	}
 	if (a->mux_down && (fmx_pending_out(a) == 0 ||
 			    now_us - a->stop_started_us >= FLUSH_TIMEOUT_US))

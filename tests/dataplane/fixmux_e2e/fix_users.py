@@ -14,6 +14,8 @@ First:   alice logs on (the first user: fixmux logs on to the venue, alice's Log
          logs out (the last user: fixmux logs out of the venue).
 --failure, then: alice and bob log on, alice's connection is reset (SO_LINGER 0): bob receives a
          Logout naming alice's connection failure, and fixmux logs out of the venue.
+--venue-down: erin logs on before the venue simulator listens: fixmux's connection is
+         refused and erin gets a Logout naming the cause.
 --hold-until-shutdown: dave logs on, creates --ready, and waits for fixmux's Logout
          ("shutting down") after the test sends it SIGTERM.
 Exit status 0 when every check holds; the first failed check is printed on stderr.
@@ -248,7 +250,7 @@ def phase_basic(args, pw):
           "bob received exactly his ExecutionReports (and his reject): %s" % b_ids)
     s = fresh_stats(args)
     check(s["id_conflicts"] == 1, "fixmux counted one ID conflict")
-    check(s["logons_refused"] == 1, "fixmux counted one refused logon")
+    check(s["logons_refused"] == base["logons_refused"] + 1, "fixmux counted one refused logon")
     check(s["venue_logons"] == 1 and s["users_online"] == 0,
           "one venue logon in all, nobody online at the end")
     return alice, bob
@@ -269,6 +271,20 @@ def phase_failure(args, pw, alice, bob):
     bob.wait_closed()
     wait_stat(args, "venue_sessions_up", 0)
     check(fresh_stats(args)["user_failures"] == 1, "fixmux counted one user failure")
+
+
+def venue_down(args, pw):
+    """erin logs on while no venue listens: fixmux's connection is refused, and erin's held
+    Logon is answered with a Logout naming the cause."""
+    erin = User("erin", args)
+    erin.logon(pw)
+    m = erin.wait_for("answer to the Logon", lambda m: m.get(35) in ("A", "5"))
+    check(m.get(35) == "5" and "refused" in m.get(58, "") and "SIM.Orders" in m.get(58, ""),
+          "with the venue down, the Logon is answered by a Logout: %s" % m.get(58, ""))
+    erin.wait_closed()
+    s = fresh_stats(args)
+    check(s["venue_connect_fails"] == 1 and s["venue_logons"] == 0,
+          "fixmux counted the failed venue connection")
 
 
 def hold_until_shutdown(args, pw):
@@ -294,10 +310,15 @@ def main():
     ap.add_argument("--hold-until-shutdown", action="store_true",
                     help="instead: log on and wait for fixmux's shutdown Logout")
     ap.add_argument("--ready", help="with --hold-until-shutdown: created once logged on")
+    ap.add_argument("--venue-down", action="store_true",
+                    help="instead: a Logon while the venue does not listen")
     args = ap.parse_args()
     with open(args.password_file) as f:
         pw = f.read().strip()
     try:
+        if args.venue_down:
+            venue_down(args, pw)
+            return 0
         if args.hold_until_shutdown:
             hold_until_shutdown(args, pw)
             return 0

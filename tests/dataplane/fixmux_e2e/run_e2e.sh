@@ -9,7 +9,7 @@
 #   venue side:  fmxv0  kernel 198.18.1.1/24  <->  fixmux 198.18.1.2 (net_tap1)
 #                fixmux-venue-sim listens on 198.18.1.1:9880 (exchange mode, no fills)
 #
-# The users (fix_users.py) check logons, routing, the local ID-conflict reject, a wrong
+# The users (fix_users.py) check a Logon while the venue is down, logons, routing, the local ID-conflict reject, a wrong
 # password, the last logout and a user's connection reset; this script checks the venue's and
 # fixmux's counters and that SIGTERM ends fixmux with status 0 after logging out a user that
 # is still online. Exit 0 pass, 1 fail, 77 skip (not root, no TAP).
@@ -117,6 +117,10 @@ sessions = SIM.Orders
 [user dave]
 password_hash = $HASH
 sessions = SIM.Orders
+
+[user erin]
+password_hash = $HASH
+sessions = SIM.Orders
 EOF
 
 # fixmux inside the namespace: its TAP devices are born there. Started by ip netns exec itself
@@ -145,6 +149,11 @@ configure_tap() {
 configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
 configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
 
+USERS=(in_ns "$PY" "$HERE/fix_users.py" --host 198.18.0.2 --port 9878 --target SIM.Orders
+	--password-file "$WORK/pw" --stats "$WORK/stats.json")
+# Nothing listens on the venue's address yet: the kernel refuses fixmux's connection.
+"${USERS[@]}" --venue-down || fail "Logon while the venue is down"
+
 ip netns exec "$NS" "$VSIM" --listen 198.18.1.1:9880 --mode exchange --store "$WORK/vsim" \
 	--session FIX.4.4:SIMVENUE:FIXMUX --fill-ratio 0 --stats-file "$WORK/vsim.json" \
 	--port-file "$WORK/vsim.port" >"$WORK/vsim.log" 2>&1 &
@@ -156,8 +165,6 @@ for _ in $(seq 200); do
 done
 [ -s "$WORK/vsim.port" ] || fail "venue simulator not listening after 10 s"
 
-USERS=(in_ns "$PY" "$HERE/fix_users.py" --host 198.18.0.2 --port 9878 --target SIM.Orders
-	--password-file "$WORK/pw" --stats "$WORK/stats.json")
 "${USERS[@]}" --failure || fail "users' checks"
 
 # SIGTERM with a user online: the user is logged out ("shutting down"), then fixmux exits 0.
