@@ -447,7 +447,7 @@ static const struct fix_field *find_msgtype(const struct fix_msg *m, uint32_t n)
 /* Validates m into v; bad_tag (when has_bad) is a field the parser had to skip. Returns the
  * message index of m's MsgType, -1 when unknown. */
 static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_verdict *v,
-	       bool has_bad, uint32_t bad_tag)
+	       bool has_bad, uint32_t bad_tag, bool user_tags)
 {
 	struct vstate st;
 	st.d = d;
@@ -590,11 +590,15 @@ static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_ver
 			rs = check_value(d, r, f->val, f->len);
 		else
 			rs = f->len == 0 ? FIX_RJ_TAG_WITHOUT_VALUE : -1;
-		if (rs < 0 && !(r && (r->flags & need)))
+		/* User-defined tags, when allowed, are checked for a value (and a format where the
+		 * dictionary knows them) only: QuickFIX's ValidateUserDefinedFields=N. */
+		bool user = user_tags && tag >= FIX_USER_TAG_MIN;
+		if (rs < 0 && !user && !(r && (r->flags & need)))
 			rs = FIX_RJ_INVALID_TAG;
-		if (rs < 0)
+		if (rs < 0 && !user)
 			rs = FIX_RJ_TAG_NOT_DEFINED_FOR_MSGTYPE;
-		note(&st, PH_ITER, SEC_BODY, tag, 0, rs, tag, true);
+		if (rs >= 0)
+			note(&st, PH_ITER, SEC_BODY, tag, 0, rs, tag, true);
 	}
 	while (st.depth)
 		group_end(&st);
@@ -639,17 +643,17 @@ void fix_validate(const struct fix_dict *d, const struct fix_msg *m, struct fix_
 	verdict_init(v);
 	if (!d || !m)
 		return;
-	run(d, m, v, false, 0);
+	run(d, m, v, false, 0, false);
 }
 
 static void validate_app(const struct fix_dict *d, const struct fix_msg *m,
 			 const struct fix_msgtype_set *app, struct fix_verdict *v, bool has_bad,
-			 uint32_t bad_tag)
+			 uint32_t bad_tag, bool user_tags)
 {
 	verdict_init(v);
 	if (!d || !m)
 		return;
-	int mi = run(d, m, v, has_bad, bad_tag);
+	int mi = run(d, m, v, has_bad, bad_tag, user_tags);
 	if (!v->ok || !app || mi < 0 || d->msgs[mi].admin)
 		return;
 	if (mi < 256 && (app->bits[mi / 64] >> (mi % 64) & 1u))
@@ -664,15 +668,16 @@ static void validate_app(const struct fix_dict *d, const struct fix_msg *m,
 void fix_validate_app(const struct fix_dict *d, const struct fix_msg *m,
 		      const struct fix_msgtype_set *app, struct fix_verdict *v)
 {
-	validate_app(d, m, app, v, false, 0);
+	validate_app(d, m, app, v, false, 0, false);
 }
 
 bool fix_validate_parsed(const struct fix_dict *d, const struct fix_msg *m, int rc,
-			 const struct fix_msgtype_set *app, struct fix_verdict *v)
+			 const struct fix_validate_opts *o, struct fix_verdict *v)
 {
 	verdict_init(v);
 	if (rc != FIX_OK && rc != FIX_E_NO_VALUE && rc != FIX_E_BAD_TAG)
 		return false;
-	validate_app(d, m, app, v, rc == FIX_E_BAD_TAG, m ? m->err_tag : 0);
+	validate_app(d, m, o ? o->app : NULL, v, rc == FIX_E_BAD_TAG, m ? m->err_tag : 0,
+		     o && o->allow_user_tags);
 	return true;
 }

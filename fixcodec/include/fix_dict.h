@@ -82,8 +82,21 @@ int fix_msgtype_set_add(const struct fix_dict *d, struct fix_msgtype_set *s, con
 void fix_validate_app(const struct fix_dict *d, const struct fix_msg *m,
 		      const struct fix_msgtype_set *app, struct fix_verdict *v);
 
-/* Validates what fix_parse() produced, rc being its return value (app as for fix_validate_app,
- * may be NULL). The parser goes on after two errors, and so does this:
+/* Options of fix_validate_parsed(). All zero: QuickFIX's defaults, which the acceptance
+ * scenarios expect. */
+#define FIX_USER_TAG_MIN 5000u /* user-defined tags: 5000 and up (QuickFIX's FIELD::UserMin) */
+struct fix_validate_opts {
+	const struct fix_msgtype_set *app; /* application MsgTypes handled, as for
+					    * fix_validate_app(); NULL: all */
+	bool allow_user_tags; /* tags >= FIX_USER_TAG_MIN the dictionary does not define, or does
+			       * not define for the message type, pass (values must still be
+			       * non-empty, and of the right format where the tag is defined):
+			       * QuickFIX's ValidateUserDefinedFields=N, for counterparties with
+			       * custom tags */
+};
+
+/* Validates what fix_parse() produced, rc being its return value (o may be NULL). The parser
+ * goes on after two errors, and so does this:
  *  - FIX_E_NO_VALUE ("56=<SOH>", kept with an empty value): validated like any message, so
  *    the verdict is the one QuickFIX gives (e.g. a missing required tag wins);
  *  - FIX_E_BAD_TAG (tag 0, negative, unreadable: skipped by the parser, its number in
@@ -92,7 +105,7 @@ void fix_validate_app(const struct fix_dict *d, const struct fix_msg *m,
  * Returns true with v filled for those and for FIX_OK; false for every other error: the
  * message is garbled, which FIX says to ignore (no Reject, MsgSeqNum not incremented). */
 bool fix_validate_parsed(const struct fix_dict *d, const struct fix_msg *m, int rc,
-			 const struct fix_msgtype_set *app, struct fix_verdict *v);
+			 const struct fix_validate_opts *o, struct fix_verdict *v);
 
 /* Standard text of a SessionRejectReason, as QuickFIX writes it in 58 ("Invalid tag number",
  * "SendingTime accuracy problem", ...); NULL for a reason without one. */

@@ -199,7 +199,8 @@ static void run_line(const struct fix_dict *d, const char *file, int lineno, con
 	if (e_line && strcmp(e_line, "DISCONNECT") == 0)
 		return; /* the session layer disconnects (e.g. a Logon it refuses): no verdict due */
 	struct fix_verdict v;
-	if (!fix_validate_parsed(d, &t.m, rc, echo_app(d), &v)) {
+	struct fix_validate_opts o = {.app = echo_app(d)};
+	if (!fix_validate_parsed(d, &t.m, rc, &o, &v)) {
 		/* garbled for the parser: the scenario must not expect a Reject for it */
 		cr_expect_eq(x.type, 0, "%s:%d: parse error %s but the scenario expects %c", file,
 			     lineno, fix_strerror(rc), x.type);
@@ -776,4 +777,36 @@ Test(hostile, value_checks_never_read_past_the_value)
 	/* the full values are valid, most prefixes are not */
 	cr_expect_geq(accepted, 12);
 	cr_expect_geq(refused, 40);
+}
+
+Test(options, user_defined_tags_pass_when_allowed)
+{
+	static struct tmsg t;
+	struct fix_verdict v;
+	const struct fix_dict *d = fix_dict_get(FIX_VER_44);
+	struct fix_validate_opts o = {.allow_user_tags = true};
+	int rc = build(&t, H44 NOS "5000=X|9999=custom|");
+	cr_assert(fix_validate_parsed(d, &t.m, rc, NULL, &v));
+	cr_expect(!v.ok);
+	cr_expect_eq(v.reason, FIX_RJ_INVALID_TAG);
+	cr_expect_eq(v.ref_tag, 5000);
+	cr_assert(fix_validate_parsed(d, &t.m, rc, &o, &v));
+	cr_expect(v.ok);
+	/* still refused: an empty user tag, and undefined tags below 5000 */
+	rc = build(&t, H44 NOS "5000=|");
+	cr_assert(fix_validate_parsed(d, &t.m, rc, &o, &v));
+	cr_expect(!v.ok);
+	cr_expect_eq(v.reason, FIX_RJ_TAG_WITHOUT_VALUE);
+	rc = build(&t, H44 NOS "4999=X|");
+	cr_assert(fix_validate_parsed(d, &t.m, rc, &o, &v));
+	cr_expect(!v.ok);
+	cr_expect_eq(v.reason, FIX_RJ_INVALID_TAG);
+	/* and the app set applies through the options too */
+	struct fix_msgtype_set s;
+	fix_msgtype_set_clear(&s);
+	fix_msgtype_set_add(d, &s, "F");
+	o.app = &s;
+	rc = build(&t, H44 NOS "5000=X|");
+	cr_assert(fix_validate_parsed(d, &t.m, rc, &o, &v));
+	cr_expect(!v.ok && v.unsupported_msgtype);
 }
