@@ -3,12 +3,15 @@
 # Root only (skips with 77 otherwise); serial (it shares the CPU with its kernel peers);
 # label "e2e". The configuration-error checks need neither root nor devices.
 if(TARGET fixmux AND TARGET fixmux-venue-sim AND TARGET fixmux-passwd)
-  add_test(NAME fixmux_e2e/users
-           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/run_e2e.sh
-                   $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-venue-sim>
-                   $<TARGET_FILE:fixmux-passwd>)
-  set_tests_properties(fixmux_e2e/users PROPERTIES
-      RUN_SERIAL TRUE LABELS e2e TIMEOUT 120 SKIP_RETURN_CODE 77)
+  # two-ports: the canonical topology; one-port: one device and one stack for both sides.
+  foreach(mode two-ports one-port)
+    add_test(NAME fixmux_e2e/users_${mode}
+             COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/run_e2e.sh
+                     $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-venue-sim>
+                     $<TARGET_FILE:fixmux-passwd> ${mode})
+    set_tests_properties(fixmux_e2e/users_${mode} PROPERTIES
+        RUN_SERIAL TRUE LABELS e2e TIMEOUT 120 SKIP_RETURN_CODE 77)
+  endforeach()
   add_test(NAME fixmux_e2e/config_errors
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/config_errors.sh
                    $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-passwd>)

@@ -2,12 +2,15 @@
 # fixmux end to end: the appliance on two net_tap ports inside a private network namespace,
 # the venue simulator behind it and FIX users in front of it, both on the kernel's TCP.
 #
-#   run_e2e.sh FIXMUX VENUE_SIM PASSWD
+#   run_e2e.sh FIXMUX VENUE_SIM PASSWD [two-ports|one-port]
 #
 #   namespace fmx-e2e-<pid> (removed on any exit, failures included)
-#   client side: fmxc0  kernel 198.18.0.1/24  <->  fixmux 198.18.0.2 (net_tap0), port 9878
-#   venue side:  fmxv0  kernel 198.18.1.1/24  <->  fixmux 198.18.1.2 (net_tap1)
-#                fixmux-venue-sim listens on 198.18.1.1:9880 (exchange mode, no fills)
+#   two-ports (default), the canonical topology:
+#     client side: fmxc0  kernel 198.18.0.1/24  <->  fixmux 198.18.0.2 (net_tap0), port 9878
+#     venue side:  fmxv0  kernel 198.18.1.1/24  <->  fixmux 198.18.1.2 (net_tap1)
+#                  fixmux-venue-sim listens on 198.18.1.1:9880 (exchange mode, no fills)
+#   one-port: client_port = venue_port = net_tap0, one stack at 198.18.0.2; the venue
+#     simulator listens on 198.18.0.1:9880 behind the same TAP device.
 #
 # The users (fix_users.py) check a Logon while the venue is down, logons, routing, the local ID-conflict reject, a wrong
 # password, the last logout and a user's connection reset; this script checks the venue's and
@@ -19,6 +22,21 @@ set -euo pipefail
 FIXMUX=$1
 VSIM=$2
 PASSWD=$3
+MODE=${4:-two-ports}
+case "$MODE" in
+two-ports)
+	VDEVS=(--vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0)
+	VENUE_PORT=net_tap1 VENUE_ADDR=198.18.1.2/24 VENUE_IP=198.18.1.1
+	;;
+one-port)
+	VDEVS=(--vdev=net_tap0,iface=fmxc0)
+	VENUE_PORT=net_tap0 VENUE_ADDR=198.18.0.2/24 VENUE_IP=198.18.0.1
+	;;
+*)
+	echo "usage: run_e2e.sh FIXMUX VENUE_SIM PASSWD [two-ports|one-port]" >&2
+	exit 2
+	;;
+esac
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NS=fmx-e2e-$$
@@ -84,9 +102,9 @@ HASH=$("$PASSWD" <"$WORK/pw")
 cat >"$WORK/fixmux.ini" <<EOF
 [appliance]
 client_port = net_tap0
-venue_port = net_tap1
+venue_port = $VENUE_PORT
 client_address = 198.18.0.2/24
-venue_address = 198.18.1.2/24
+venue_address = $VENUE_ADDR
 listen_port = 9878
 store_dir = $WORK/store
 fsync = none
@@ -96,7 +114,7 @@ idle = backoff
 type = CLOB
 
 [session SIM.Orders]
-address = 198.18.1.1:9880
+address = $VENUE_IP:9880
 sender_comp_id = FIXMUX
 target_comp_id = SIMVENUE
 
@@ -126,7 +144,7 @@ EOF
 # fixmux inside the namespace: its TAP devices are born there. Started by ip netns exec itself
 # (not through a shell function), so that $! is fixmux's pid and SIGTERM reaches it.
 ip netns exec "$NS" "$FIXMUX" --no-huge --no-shconf --no-pci --no-telemetry -l 0 -m 256 \
-	--file-prefix="fixmux_e2e_$$" --vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0 -- \
+	--file-prefix="fixmux_e2e_$$" "${VDEVS[@]}" -- \
 	--config "$WORK/fixmux.ini" --stats-file "$WORK/stats.json" \
 	>"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
 FMX_PID=$!
@@ -147,14 +165,14 @@ configure_tap() {
 	ip -n "$NS" link set "$dev" up
 }
 configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
-configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
+[ "$MODE" = one-port ] || configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
 
 USERS=(in_ns "$PY" "$HERE/fix_users.py" --host 198.18.0.2 --port 9878 --target SIM.Orders
 	--password-file "$WORK/pw" --stats "$WORK/stats.json")
 # Nothing listens on the venue's address yet: the kernel refuses fixmux's connection.
 "${USERS[@]}" --venue-down || fail "Logon while the venue is down"
 
-ip netns exec "$NS" "$VSIM" --listen 198.18.1.1:9880 --mode exchange --store "$WORK/vsim" \
+ip netns exec "$NS" "$VSIM" --listen "$VENUE_IP:9880" --mode exchange --store "$WORK/vsim" \
 	--session FIX.4.4:SIMVENUE:FIXMUX --fill-ratio 0 --stats-file "$WORK/vsim.json" \
 	--port-file "$WORK/vsim.port" >"$WORK/vsim.log" 2>&1 &
 VSIM_PID=$!
@@ -198,4 +216,4 @@ expect "venue simulator exit status" "$rc" 0
 # and only the six distinct orders: the duplicate ClOrdID never reached the venue.
 expect "venue simulator logons" "$(json "$WORK/vsim.json" logons)" 3
 expect "venue simulator orders" "$(json "$WORK/vsim.json" orders)" 6
-echo "PASS: fixmux end to end"
+echo "PASS: fixmux end to end ($MODE)"
