@@ -310,6 +310,72 @@ static int section_index(struct parse_ctx *c, const char *section, const char *k
 	return i;
 }
 
+/* rate_limit, rate_burst and filter: the same keys in [user] and [session] sections.
+ * Returns false when key is none of them. */
+static bool guard_key(struct parse_ctx *c, const char *sec, struct ctl_guard_cfg *g,
+		      const char *key, const char *v)
+{
+	uint32_t u;
+	if (!strcmp(key, "rate_limit")) {
+		if (!parse_u32(v, 0, 10000000, &u))
+			FAIL_AT(c, sec, key, "'%s' is not a message rate (0-10000000 per second, 0 = "
+				"unlimited)", v);
+		else
+			g->rate = u;
+		return true;
+	}
+	if (!strcmp(key, "rate_burst")) {
+		if (!parse_u32(v, 1, 10000000, &u))
+			FAIL_AT(c, sec, key, "'%s' is not a burst size (1-10000000 messages)", v);
+		else
+			g->burst = u;
+		return true;
+	}
+	if (strcmp(key, "filter") != 0)
+		return false;
+	/* "deny|alert NAME TAG REGEX": the regex is the rest of the line, spaces included. */
+	char action[8], name[CTL_NAME_MAX], tag[16];
+	int off = 0;
+	if (sscanf(v, "%7s %31s %15s %n", action, name, tag, &off) != 3 || off == 0 ||
+	    v[off] == '\0') {
+		FAIL_AT(c, sec, key, "expected 'deny|alert NAME TAG REGEX'");
+		return true;
+	}
+	struct ctl_filter_cfg f = {0};
+	if (!strcmp(action, "deny")) {
+		f.alert = false;
+	} else if (!strcmp(action, "alert")) {
+		f.alert = true;
+	} else {
+		FAIL_AT(c, sec, key, "'%s' is not deny or alert", action);
+		return true;
+	}
+	if (!parse_u32(tag, 1, 99999, &f.tag)) {
+		FAIL_AT(c, sec, key, "'%s' is not a tag number", tag);
+		return true;
+	}
+	if (strlen(v + off) >= sizeof(f.regex)) {
+		FAIL_AT(c, sec, key, "regular expression longer than %zu bytes", sizeof(f.regex) - 1);
+		return true;
+	}
+	strcpy(f.name, name);
+	strcpy(f.regex, v + off);
+	for (uint32_t i = 0; i < g->n_filters; i++) {
+		if (!strcmp(g->filters[i].name, f.name)) {
+			FAIL_AT(c, sec, key, "a rule named '%s' is already defined here", f.name);
+			return true;
+		}
+	}
+	struct ctl_filter_cfg *n = realloc(g->filters, (g->n_filters + 1) * sizeof(*n));
+	if (!n) {
+		FAIL_AT(c, sec, key, "out of memory");
+		return true;
+	}
+	g->filters = n;
+	g->filters[g->n_filters++] = f;
+	return true;
+}
+
 static void appliance_key(struct parse_ctx *c, const char *key, const char *v)
 {
 	struct ctl_appliance_cfg *a = &c->cfg->app;
@@ -355,6 +421,11 @@ static void appliance_key(struct parse_ctx *c, const char *key, const char *v)
 			FAIL_AT(c, sec, key, "'%s' is not one of spin, backoff, sleep", v);
 		else
 			a->idle = (enum ctl_idle)i;
+	} else if (!strcmp(key, "logon_failures_per_min")) {
+		if (!parse_u32(v, 1, 1000000, &u))
+			FAIL_AT(c, sec, key, "'%s' is not a count of 1 or more", v);
+		else
+			a->logon_failures_per_min = u;
 	} else if (!strcmp(key, "max_message_size")) {
 		if (!parse_u32(v, 256, 1u << 20, &u))
 			FAIL_AT(c, sec, key, "'%s' is not a size between 256 and 1048576 bytes", v);
@@ -418,6 +489,8 @@ static void session_key(struct parse_ctx *c, const char *sec, int i, const char 
 	} else if (!strcmp(key, "reset_on_logon")) {
 		if (!parse_bool(v, &s->reset_on_logon))
 			FAIL_AT(c, sec, key, "'%s' is not yes or no", v);
+	} else if (guard_key(c, sec, &s->guard, key, v)) {
+		/* rate_limit, rate_burst, filter */
 	} else if (!strcmp(key, "unroutable")) {
 		/* "drop" or "user:NAME" */
 		if (!strcasecmp(v, "drop")) {
@@ -474,6 +547,8 @@ static void user_key(struct parse_ctx *c, const char *sec, int i, const char *ke
 	} else if (!strcmp(key, "reset_on_logon")) {
 		if (!parse_bool(v, &u->reset_on_logon))
 			FAIL_AT(c, sec, key, "'%s' is not yes or no", v);
+	} else if (guard_key(c, sec, &u->guard, key, v)) {
+		/* rate_limit, rate_burst, filter */
 	} else {
 		FAIL_AT(c, sec, key, "unknown key");
 	}
@@ -654,13 +729,23 @@ static void validate(struct parse_ctx *c)
 			}
 		}
 	}
-	for (uint32_t u = 0; u < cfg->n_users; u++)
+	for (uint32_t u = 0; u < cfg->n_users; u++) {
 		if (!cfg->users[u].ver_set)
 			cfg->users[u].ver = cfg->sessions[cfg->users[u].sessions[0]].ver;
+		if (cfg->users[u].guard.burst == 0)
+			cfg->users[u].guard.burst = cfg->users[u].guard.rate;
+	}
+	for (uint32_t i = 0; i < cfg->n_sessions; i++)
+		if (cfg->sessions[i].guard.burst == 0)
+			cfg->sessions[i].guard.burst = cfg->sessions[i].guard.rate;
 }
 
 void ctl_config_free(struct ctl_config *cfg)
 {
+	for (uint32_t i = 0; cfg->sessions && i < CTL_MAX_SESSIONS; i++)
+		free(cfg->sessions[i].guard.filters);
+	for (uint32_t i = 0; cfg->users && i < CTL_MAX_USERS; i++)
+		free(cfg->users[i].guard.filters);
 	free(cfg->venues);
 	free(cfg->sessions);
 	free(cfg->users);
@@ -674,6 +759,7 @@ static int load(struct parse_ctx *c)
 	cfg->app.fsync = CTL_FSYNC_BATCH;
 	cfg->app.idle = CTL_IDLE_BACKOFF;
 	cfg->app.max_msg = 8192;
+	cfg->app.logon_failures_per_min = 10;
 	strcpy(cfg->app.cores, "client:1,venue:1,control:0");
 	cfg->venues = calloc(CTL_MAX_VENUES, sizeof(*cfg->venues));
 	cfg->sessions = calloc(CTL_MAX_SESSIONS, sizeof(*cfg->sessions));

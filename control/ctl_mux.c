@@ -22,7 +22,8 @@ const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS] = {
 	"unroutable_dropped",   "unroutable_to_owner", "id_conflicts",
 	"logons_refused",       "user_failures",      "venue_logons",
 	"venue_failures",       "garbled",            "journal_errors",
-	"route_snapshots",
+	"rate_limited",         "filter_denied",      "filter_alerts",
+	"logon_storm_refused",  "route_snapshots",
 };
 
 void mux_log(struct ctl_mux *m, const char *fmt, ...)
@@ -275,9 +276,31 @@ static void user_gone(struct mux_user *u, int64_t now, const char *why)
 		venue_logout(v, now, NULL, false);
 }
 
+/* Failed logons are limited per source address with a token bucket counted in minutes:
+ * passing time / 60 makes a per-second bucket a per-minute one. */
+static struct logon_source *source_of(struct ctl_mux *m, uint32_t addr, bool create)
+{
+	struct logon_source *ls = &m->sources[(addr * 2654435761u) >> 24];
+	if (ls->addr != addr) {
+		if (!create)
+			return NULL;
+		/* A collision forgets the other address's history: bounded memory wins. */
+		ls->addr = addr;
+		ctl_bucket_init(&ls->failures, m->cfg->app.logon_failures_per_min,
+				m->cfg->app.logon_failures_per_min, m->now / 60);
+	}
+	return ls;
+}
+
+void mux_charge_source(struct ctl_mux *m, uint32_t addr)
+{
+	ctl_bucket_take(&source_of(m, addr, true)->failures, m->now / 60);
+}
+
 static void refuse_conn(struct ctl_mux *m, uint32_t conn, const char *why)
 {
 	m->counters[CTL_MUX_LOGONS_REFUSED]++;
+	mux_charge_source(m, m->conns[conn].src);
 	mux_log(m, "connection %u refused: %s", conn, why);
 	m->io.client_close(m->io.arg, conn, why);
 	m->conns[conn].used = false;
@@ -345,6 +368,7 @@ static void first_message(struct ctl_mux *m, uint32_t conn, const char *bytes, s
 	 * The session answers the refusal itself (through the authentication hook). */
 	const struct fix_field *pw = fix_find(&msg, 554, 0);
 	if (!pw || !ctl_password_check(m->cfg->users[user].password_hash, pw->val, pw->len)) {
+		mux_charge_source(m, m->conns[conn].src);
 		release_held(u, now);
 		return;
 	}
@@ -441,6 +465,13 @@ void ctl_mux_client_accepted(struct ctl_mux *m, uint32_t conn, uint32_t src, int
 	c->u = NULL;
 	c->rx.len = 0;
 	fix_framer_init(&c->rx.fr, m->cfg->app.max_msg);
+	struct logon_source *ls = source_of(m, src, false);
+	if (ls && !ctl_bucket_has(&ls->failures, now / 60)) {
+		/* A logon storm: closed before a byte is read, and not charged again. */
+		m->counters[CTL_MUX_LOGON_STORM_REFUSED]++;
+		m->io.client_close(m->io.arg, conn, "too many failed logons from this address");
+		c->used = false;
+	}
 }
 
 void ctl_mux_client_bytes(struct ctl_mux *m, uint32_t conn, const char *bytes, size_t len,
@@ -639,6 +670,40 @@ static struct ctl_journal *open_journal(const struct ctl_config *cfg, const char
 	return j;
 }
 
+/* Compiles a scope's rules into one Hyperscan database and makes the scratch fit it. */
+static int mux_build_filter(struct ctl_mux *m, const struct ctl_guard_cfg *g,
+			    struct fix_filter **out, const char *scope, char *err, size_t err_cap)
+{
+	*out = NULL;
+	if (g->n_filters == 0)
+		return 0;
+	struct fix_filter_rule *rules = calloc(g->n_filters, sizeof(*rules));
+	if (!rules) {
+		snprintf(err, err_cap, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < g->n_filters; i++) {
+		rules[i].name = g->filters[i].name;
+		rules[i].tag = g->filters[i].tag;
+		rules[i].regex = g->filters[i].regex;
+		rules[i].action = g->filters[i].alert ? FIX_FILTER_ALERT : FIX_FILTER_DENY;
+	}
+	char ferr[256];
+	*out = fix_filter_build(rules, g->n_filters, ferr, sizeof(ferr));
+	free(rules);
+	if (!*out) {
+		snprintf(err, err_cap, "[%s] filter: %s", scope, ferr);
+		return -1;
+	}
+	int rc = m->scratch_hs ? fix_filter_scratch_grow(&m->scratch_hs, *out) :
+				 ((m->scratch_hs = fix_filter_scratch_new(*out)) ? 0 : -1);
+	if (rc != 0) {
+		snprintf(err, err_cap, "[%s] filter: cannot allocate Hyperscan scratch", scope);
+		return -1;
+	}
+	return 0;
+}
+
 struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mux_io *io,
 			       int64_t now, char *err, size_t err_cap)
 {
@@ -709,6 +774,9 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 			snprintf(err, err_cap, "[session %s]: %s", c->name, serr);
 			goto fail;
 		}
+		ctl_bucket_init(&v->bucket, c->guard.rate, c->guard.burst, now);
+		if (mux_build_filter(m, &c->guard, &v->filter, c->name, err, err_cap) != 0)
+			goto fail;
 		if (mux_recover_venue(v) != 0) {
 			snprintf(err, err_cap, "[session %s]: routing records unreadable", c->name);
 			goto fail;
@@ -752,6 +820,9 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 				snprintf(err, err_cap, "[user %s] on %s: %s", uc->name, c->name, serr);
 				goto fail;
 			}
+			ctl_bucket_init(&u->bucket, uc->guard.rate, uc->guard.burst, now);
+			if (mux_build_filter(m, &uc->guard, &u->filter, uc->name, err, err_cap) != 0)
+				goto fail;
 			if (mux_recover_user(u) != 0) {
 				snprintf(err, err_cap, "[user %s] on %s: pending records unreadable",
 					 uc->name, c->name);
@@ -773,6 +844,7 @@ void ctl_mux_destroy(struct ctl_mux *m)
 		struct mux_user *u = &m->users[i];
 		ctl_session_destroy(u->s);
 		ctl_journal_close(u->j);
+		fix_filter_free(u->filter);
 		free(u->held);
 		mux_free_pending(u);
 	}
@@ -781,11 +853,13 @@ void ctl_mux_destroy(struct ctl_mux *m)
 		ctl_session_destroy(v->s);
 		ctl_journal_close(v->j);
 		ctl_route_destroy(v->route);
+		fix_filter_free(v->filter);
 		free(v->users);
 		free(v->rx.buf);
 	}
 	for (uint32_t i = 0; m->conns && i < CTL_MUX_MAX_CONNS; i++)
 		free(m->conns[i].rx.buf);
+	fix_filter_scratch_free(m->scratch_hs);
 	free(m->conns);
 	free(m->users);
 	free(m->venues);

@@ -131,6 +131,45 @@ void mux_client_to_venue(struct mux_user *u, int64_t now, const struct fix_msg *
 		local_reject(u, now, msg, id, "venue session not available");
 		return;
 	}
+	/* Protect the shared venue session: the user's rate, the session's rate, then the rules.
+	 * Whatever is refused here never reaches the venue and is answered to the sender. */
+	if (!ctl_bucket_take(&u->bucket, now)) {
+		m->counters[CTL_MUX_RATE_LIMITED]++;
+		local_reject(u, now, msg, id, "rate limit exceeded for this user");
+		return;
+	}
+	if (!ctl_bucket_take(&v->bucket, now)) {
+		ctl_bucket_refund(&u->bucket);
+		m->counters[CTL_MUX_RATE_LIMITED]++;
+		local_reject(u, now, msg, id, "rate limit exceeded for this venue session");
+		return;
+	}
+	/* Both scopes are scanned before deciding: alerts count only for forwarded messages. */
+	const struct fix_filter *scopes[2] = {u->filter, v->filter};
+	struct fix_filter_result fr[2];
+	for (int k = 0; k < 2; k++) {
+		fr[k].deny = -1;
+		fr[k].n_alerts = 0;
+		if (scopes[k] && fix_filter_scan(scopes[k], m->scratch_hs, msg, &fr[k]) != FIX_OK)
+			fr[k].deny = -1, fr[k].n_alerts = 0;
+		if (fr[k].deny >= 0) {
+			char text[MUX_TEXT];
+			snprintf(text, sizeof(text), "denied by filter rule %s",
+				 fix_filter_rule_name(scopes[k], (uint32_t)fr[k].deny));
+			m->counters[CTL_MUX_FILTER_DENIED]++;
+			local_reject(u, now, msg, id, text);
+			return;
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		for (uint32_t a = 0; a < fr[k].n_alerts && a < FIX_FILTER_MAX_ALERTS; a++) {
+			m->counters[CTL_MUX_FILTER_ALERTS]++;
+			mux_log(m, "user %s: %s seq %llu matched alert rule %s",
+				m->cfg->users[u->user].name, msg->hdr.msg_type,
+				(unsigned long long)msg->hdr.seq,
+				fix_filter_rule_name(scopes[k], fr[k].alerts[a]));
+		}
+	}
 	if (has_key) {
 		uint16_t owner;
 		enum ctl_claim c = ctl_route_claim(v->route, kind, id->val, id->len, (uint16_t)u->user,

@@ -5,6 +5,8 @@
 
 #include "ctl_journal.h"
 #include "ctl_mux.h"
+#include "ctl_ratelimit.h"
+#include "fix_filter.h"
 #include "ctl_route.h"
 #include "ctl_session.h"
 
@@ -40,6 +42,8 @@ struct mux_user {                   /* one client session: (user, venue session)
 	struct ctl_session *s;
 	struct ctl_journal *j;
 	enum user_state st;
+	struct ctl_bucket bucket;       /* the user's rate limit */
+	struct fix_filter *filter;      /* the user's rules, NULL when none */
 	int32_t conn;                   /* -1 when not connected */
 	bool orderly;                   /* the user sent Logout: its disconnect is not a failure */
 	bool we_logged_out;             /* we started the Logout (cascade, shutdown) */
@@ -62,6 +66,8 @@ struct mux_venue {
 	struct mux_rx rx;
 	char cause[MUX_TEXT];           /* why it is going down: the users' Logout text */
 	bool cascade;                   /* going down because of a user failure or a venue event */
+	struct ctl_bucket bucket;       /* the venue session's rate limit over all its users */
+	struct fix_filter *filter;      /* the session's rules, NULL when none */
 	uint64_t route_records;         /* routing records appended since the last snapshot */
 	uint64_t snap_records;          /* records in the last snapshot */
 	uint16_t dropcopy_user;         /* index into users[] of a DropCopy session's single user */
@@ -76,6 +82,13 @@ struct mux_conn {
 	struct mux_user *u;             /* NULL until the Logon named a client session */
 };
 
+#define MUX_SOURCES 256          /* source addresses tracked for failed logons */
+
+struct logon_source {
+	uint32_t addr;
+	struct ctl_bucket failures;     /* per minute: time is passed in minutes/1e9 units */
+};
+
 struct ctl_mux {
 	const struct ctl_config *cfg;
 	struct ctl_mux_io io;
@@ -84,6 +97,8 @@ struct ctl_mux {
 	uint32_t n_users;
 	struct mux_conn *conns;
 	struct fix_field fields[MUX_FIELDS];
+	struct fix_filter_scratch *scratch_hs; /* one scanner: the multiplexer's thread */
+	struct logon_source sources[MUX_SOURCES];
 	char scratch[MUX_SCRATCH];
 	uint64_t exec_seq;              /* ExecIDs of local rejects */
 	bool shutting_down;
@@ -93,6 +108,8 @@ struct ctl_mux {
 	uint64_t counters[CTL_MUX__COUNTERS];
 };
 
+/* Counts a failed logon from addr. */
+void mux_charge_source(struct ctl_mux *m, uint32_t addr);
 void mux_log(struct ctl_mux *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ctl_mux_fwd.c */

@@ -39,6 +39,22 @@ enum ctl_unroutable { CTL_UNROUTABLE_DROP = 0, CTL_UNROUTABLE_USER };
 const char *ctl_venue_type_str(enum ctl_venue_type t);
 const char *ctl_session_type_str(enum ctl_session_type t);
 
+/* A message-filter rule as configured: "filter = deny|alert NAME TAG REGEX" (repeatable). */
+struct ctl_filter_cfg {
+	char name[CTL_NAME_MAX];
+	uint32_t tag;
+	bool alert;                       /* false: deny */
+	char regex[CTL_TEXT_MAX * 2];
+};
+
+/* Protection of the shared venue session: a token bucket (0 rate = unlimited) and filters. */
+struct ctl_guard_cfg {
+	uint32_t rate;                    /* application messages per second */
+	uint32_t burst;                   /* bucket size; default = rate */
+	struct ctl_filter_cfg *filters;   /* allocated at load */
+	uint32_t n_filters;
+};
+
 /* An IPv4 address range (network order host bits masked off). */
 struct ctl_ipv4_net {
 	uint32_t addr; /* host byte order */
@@ -57,6 +73,7 @@ struct ctl_appliance_cfg {
 	char cores[CTL_TEXT_MAX];         /* role layout, e.g. "client:1,venue:1,control:0" */
 	enum ctl_idle idle;
 	uint32_t max_msg;                 /* largest FIX message accepted, bytes */
+	uint32_t logon_failures_per_min;  /* failed logons allowed per source address (10) */
 };
 
 struct ctl_venue_cfg {
@@ -81,6 +98,7 @@ struct ctl_vsession_cfg {
 	int unroutable_user;              /* index into users when CTL_UNROUTABLE_USER */
 	char client_comp_id[CTL_NAME_MAX];/* client-facing CompID, default = name */
 	uint16_t n_users;                 /* derived: users attached */
+	struct ctl_guard_cfg guard;       /* limits over all users of the session */
 };
 
 struct ctl_user_cfg {
@@ -93,6 +111,7 @@ struct ctl_user_cfg {
 	enum fix_version ver;             /* the user's own FIX version, default = the session's */
 	bool ver_set;
 	bool reset_on_logon;              /* accept/perform 141=Y resets at Logon */
+	struct ctl_guard_cfg guard;       /* this user's own limits */
 };
 
 struct ctl_config {

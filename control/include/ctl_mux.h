@@ -58,6 +58,10 @@ enum ctl_mux_counter {
 	CTL_MUX_VENUE_FAILURES,
 	CTL_MUX_GARBLED,
 	CTL_MUX_JOURNAL_ERRORS,       /* a journal append failed (the log line says why) */
+	CTL_MUX_RATE_LIMITED,         /* refused to the sender: a user's or session's rate */
+	CTL_MUX_FILTER_DENIED,        /* refused to the sender by a deny rule */
+	CTL_MUX_FILTER_ALERTS,        /* alert rules that matched (message forwarded) */
+	CTL_MUX_LOGON_STORM_REFUSED,  /* connections refused: too many failed logons from there */
 	CTL_MUX_ROUTE_SNAPSHOTS,      /* routing records compacted into a snapshot */
 	CTL_MUX__COUNTERS
 };

@@ -17,6 +17,7 @@
 #define NUSERS 3
 #define QCAP (1 << 20)
 #define MAXREC 256
+#define MS_NS 1000000LL
 
 struct queue {
 	char buf[QCAP];
@@ -353,6 +354,11 @@ static void mux_start(void)
 	cr_assert_not_null(W.mux, "%s", err);
 }
 
+/* Extra keys for the session's and alice's sections (the protection tests set them). */
+static const char *g_session_extra = "";
+static const char *g_alice_extra = "";
+static const char *g_app_extra = "";
+
 static void world_setup(void)
 {
 	memset(&W, 0, sizeof(W));
@@ -362,14 +368,14 @@ static void world_setup(void)
 	char hash[CTL_TEXT_MAX];
 	cr_assert_eq(ctl_password_hash("pw", hash, sizeof(hash)), 0);
 	snprintf(W.ini, sizeof(W.ini),
-		 "[appliance]\nlisten_port = 9878\nstore_dir = %s\nfsync = none\n"
+		 "[appliance]\nlisten_port = 9878\nstore_dir = %s\nfsync = none\n%s"
 		 "[venue LMAX]\ntype = CLOB\n"
 		 "[session LMAX.Orders]\naddress = 198.18.1.1:9880\nsender_comp_id = FIXMUX\n"
-		 "target_comp_id = LMAX\n"
-		 "[user alice]\npassword_hash = %s\nsessions = LMAX.Orders\n"
+		 "target_comp_id = LMAX\n%s"
+		 "[user alice]\npassword_hash = %s\nsessions = LMAX.Orders\n%s"
 		 "[user bob]\npassword_hash = %s\nsessions = LMAX.Orders\n"
 		 "[user carol]\npassword_hash = %s\nsessions = LMAX.Orders\n",
-		 W.dir, hash, hash, hash);
+		 W.dir, g_app_extra, g_session_extra, hash, g_alice_extra, hash, hash);
 	char err[256];
 	cr_assert_eq(ctl_config_load_string(&W.cfg, W.ini, "mux.ini", err, sizeof(err)), 0, "%s",
 		     err);
@@ -781,4 +787,148 @@ Test(mux, routing_snapshots_keep_routes_across_a_restart)
 	user_order(1, "A-2");
 	pump();
 	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_ID_CONFLICTS), 1);
+}
+
+/* --- protection of the shared venue session --- */
+
+static void protect_setup(void)
+{
+	g_session_extra = "rate_limit = 1000\nrate_burst = 1000\n"
+			  "filter = deny fat_finger 38 ^[0-9]{7,}\n"
+			  "filter = alert big_clip 38 ^[0-9]{5,}\n";
+	g_alice_extra = "rate_limit = 2\nrate_burst = 3\n"
+			"filter = deny no_gbp 55 GBP\n";
+	g_app_extra = "logon_failures_per_min = 3\n";
+	world_setup();
+}
+
+static void protect_teardown(void)
+{
+	world_teardown();
+	g_session_extra = g_alice_extra = g_app_extra = "";
+}
+
+static void order_with(int i, const char *clordid, const char *symbol, const char *qty)
+{
+	char body[256];
+	int n = snprintf(body, sizeof(body),
+			 "11=%s\00121=1\00138=%s\00140=1\00154=1\00155=%s\00160=%s\001", clordid, qty,
+			 symbol, "20270115-08:00:00");
+	cr_assert_neq(ctl_session_send_app(W.user[i].s, W.now, "D", NULL, 0, body, (size_t)n), 0);
+}
+
+static const char *last_text(int i)
+{
+	return W.user[i].n_rx ? W.user[i].rx[W.user[i].n_rx - 1].text : "";
+}
+
+static int count_text(int i, const char *needle)
+{
+	int n = 0;
+	for (int k = 0; k < W.user[i].n_rx; k++)
+		n += strstr(W.user[i].rx[k].text, needle) != NULL;
+	return n;
+}
+
+Test(protect, a_flooding_user_is_limited_and_others_are_not, .init = protect_setup,
+     .fini = protect_teardown)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	char id[16];
+	for (int k = 0; k < 10; k++) {
+		snprintf(id, sizeof(id), "A-%d", k);
+		user_order(0, id);
+		snprintf(id, sizeof(id), "B-%d", k);
+		user_order(1, id);
+	}
+	pump();
+	/* alice: burst of 3 passes, the other 7 are refused to her and never reach the venue. */
+	cr_assert_eq(W.venue_orders_seen, 3 + 10);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_RATE_LIMITED), 7);
+	cr_assert_eq(count_text(0, "rate limit exceeded for this user"), 7);
+	cr_assert_eq(count_rx(1, "8", NULL), 10, "bob is unaffected");
+	/* Half a second later alice has one more token. */
+	W.now += 500 * MS_NS;
+	user_order(0, "A-late");
+	pump();
+	cr_assert_eq(count_rx(0, "8", "A-late"), 1);
+	cr_assert_eq(W.venue_orders_seen, 14);
+}
+
+Test(protect, deny_rules_refuse_and_alert_rules_count, .init = protect_setup,
+     .fini = protect_teardown)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	order_with(1, "B-1", "EUR/USD", "12345678"); /* session rule fat_finger */
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 0);
+	cr_assert(strstr(last_text(1), "fat_finger"), "'%s'", last_text(1));
+	order_with(0, "A-1", "GBP/USD", "100"); /* alice's own rule */
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 0);
+	cr_assert(strstr(last_text(0), "no_gbp"), "'%s'", last_text(0));
+	order_with(1, "B-2", "GBP/USD", "100"); /* alice's rule does not apply to bob */
+	order_with(1, "B-3", "EUR/USD", "123456"); /* alert only: forwarded and counted */
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 2);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_FILTER_DENIED), 2);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_FILTER_ALERTS), 1,
+		     "the denied 12345678 also matches the alert, but was not forwarded");
+}
+
+Test(protect, a_logon_storm_from_one_address_is_cut_off, .init = protect_setup,
+     .fini = protect_teardown)
+{
+	/* carol's session uses a wrong password; three failures use up the per-minute budget. */
+	for (int k = 0; k < 3; k++) {
+		user_connect(2);
+		pump();
+		cr_assert_not(ctl_session_logged_on(W.user[2].s));
+	}
+	uint64_t refused = ctl_mux_counter(W.mux, CTL_MUX_LOGON_STORM_REFUSED);
+	user_connect(2);
+	pump();
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_LOGON_STORM_REFUSED), refused + 1,
+		     "the fourth attempt is closed before it is read");
+	cr_assert(strstr(W.user[2].close_reason, "too many failed logons"), "%s",
+		  W.user[2].close_reason);
+	/* Even the right user from that address waits: the address is the unit. */
+	user_connect(0);
+	pump();
+	cr_assert_not(ctl_session_logged_on(W.user[0].s));
+	/* A minute later it may try again. */
+	W.now += 61000 * MS_NS;
+	user_connect(0);
+	pump();
+	cr_assert(ctl_session_logged_on(W.user[0].s));
+}
+
+Test(protect, a_bad_rule_refuses_to_start_naming_it)
+{
+	g_session_extra = "filter = deny broken 55 ([unclosed\n";
+	memset(&W, 0, sizeof(W));
+	snprintf(W.dir, sizeof(W.dir), "/tmp/fixmux-mux-XXXXXX");
+	cr_assert_not_null(mkdtemp(W.dir));
+	char ini[2048];
+	snprintf(ini, sizeof(ini),
+		 "[appliance]\nlisten_port = 9878\nstore_dir = %s\n[venue LMAX]\ntype = CLOB\n"
+		 "[session LMAX.Orders]\naddress = 198.18.1.1:9880\nsender_comp_id = F\n"
+		 "target_comp_id = L\n%s[user alice]\npassword_hash = $y$x\nsessions = LMAX.Orders\n",
+		 W.dir, g_session_extra);
+	g_session_extra = "";
+	char err[256];
+	cr_assert_eq(ctl_config_load_string(&W.cfg, ini, "bad.ini", err, sizeof(err)), 0, "%s", err);
+	struct ctl_mux_io io = {NULL, mx_client_send, mx_client_close, mx_venue_connect,
+				mx_venue_send, mx_venue_close, mx_log};
+	struct ctl_mux *mux = ctl_mux_create(&W.cfg, &io, 0, err, sizeof(err));
+	cr_assert_null(mux);
+	cr_assert(strstr(err, "broken"), "the error names the rule: %s", err);
+	ctl_config_free(&W.cfg);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", W.dir);
+	cr_assert_eq(system(cmd), 0);
 }
