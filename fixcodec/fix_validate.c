@@ -387,6 +387,15 @@ static void group_begin(struct vstate *st, uint16_t sub, const struct fix_field 
 	if (g->count_ok)
 		for (uint32_t i = 0; i < f->len; i++)
 			g->declared = g->declared * 10 + (uint64_t)(f->val[i] - '0');
+	else if (f->len > 1 && f->len <= 19 && f->val[0] == '-' &&
+		 all_digits(f->val + 1, f->len - 1)) {
+		/* FIX.4.2 types its NumInGroup fields INT, so "-1" passes the format check there:
+		 * a negative count matches no number of instances ("-0" is 0, as for QuickFIX). */
+		g->count_ok = true;
+		for (uint32_t i = 1; i < f->len; i++)
+			if (f->val[i] != '0')
+				g->declared = UINT64_MAX;
+	}
 	g->instances = 0;
 	g->pseudo = false;
 	g->last_order = -1;

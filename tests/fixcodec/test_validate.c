@@ -655,6 +655,11 @@ Test(hostile, numingroup_huge_negative_or_not_a_number)
 	expect_rj(FIX_VER_44, MDH "268=-1|279=0|", FIX_RJ_INCORRECT_DATA_FORMAT, 268);
 	expect_rj(FIX_VER_44, MDH "268=x|279=0|", FIX_RJ_INCORRECT_DATA_FORMAT, 268);
 	expect_rj(FIX_VER_44, MDH "268=|279=0|", FIX_RJ_TAG_WITHOUT_VALUE, 268);
+	/* FIX.4.2 counts are INT: "-1" is well formed there, but matches no instance count */
+	expect_rj(FIX_VER_42, H42 NOS "386=-1|336=X|", FIX_RJ_INCORRECT_NUMINGROUP, 386);
+	expect_rj(FIX_VER_42, H42 NOS "386=-0|336=X|", FIX_RJ_INCORRECT_NUMINGROUP, 386);
+	expect_ok(FIX_VER_42, H42 NOS "386=-0|");
+	expect_ok(FIX_VER_42, H42 NOS "386=2|336=X|336=Y|");
 }
 
 Test(hostile, deep_and_odd_group_nesting_stays_in_bounds)
