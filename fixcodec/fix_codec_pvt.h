@@ -90,17 +90,86 @@ int64_t fix_days_from_civil(int y, unsigned m, unsigned d);
 /* Writes "10=ddd<SOH>" (7 bytes) for a byte sum. */
 void fix_put_trailer(char *out, uint32_t sum);
 
-/* Writes the decimal digits of v at out, returns how many (1..20). */
-size_t fix_u64_to_str(uint64_t v, char *out);
-/* Number of decimal digits of v. */
+/* "00".."99": two digits per table load when formatting numbers. */
+extern const char fix_digit_pairs[200];
+
+/* Number of decimal digits of v (1..20), by comparisons rather than divisions. */
 static inline unsigned fix_u64_digits(uint64_t v)
 {
 	unsigned n = 1;
-	while (v >= 10) {
-		v /= 10;
-		n++;
+	for (;;) {
+		if (v < 10)
+			return n;
+		if (v < 100)
+			return n + 1;
+		if (v < 1000)
+			return n + 2;
+		if (v < 10000)
+			return n + 3;
+		v /= 10000;
+		n += 4;
+	}
+}
+
+/* Writes the decimal digits of v at out (no NUL), returns how many (1..20). Two digits per
+ * step, written backwards from the known end: no temporary, no memcpy. */
+static inline size_t fix_u64_to_str(uint64_t v, char *out)
+{
+	unsigned n = fix_u64_digits(v);
+	char *p = out + n;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		p -= 2;
+		memcpy(p, fix_digit_pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, fix_digit_pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
 	}
 	return n;
+}
+
+/* memcpy for the short strings of FIX fields (CompIDs, IDs, symbols): up to 16 bytes with
+ * two overlapping loads and stores, which the compiler turns into plain moves instead of a
+ * library call; never touches a byte outside [src, src+n) or [dst, dst+n). */
+static inline void fix_copy(char *dst, const char *src, size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t a, b;
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, src, 4);
+		memcpy(&b, src + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	} else {
+		memcpy(dst, src, n);
+	}
+}
+
+/* Byte sum of the n <= 16 bytes ending at end, when the 16 bytes before end are readable
+ * (the encoder's own buffer): one masked load instead of a byte loop. */
+static inline uint32_t fix_sum_last16(const char *end, size_t n)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+	__m128i k = _mm_loadu_si128((const __m128i *)(const void *)(fix_sum_tail_mask + n));
+	__m128i s = _mm_sad_epu8(_mm_and_si128(v, k), _mm_setzero_si128());
+	return (uint32_t)_mm_cvtsi128_si32(s) +
+	       (uint32_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(s, s));
+#else
+	return fix_sum_inline(end - n, n);
+#endif
 }
 
 #endif

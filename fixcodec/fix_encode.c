@@ -7,14 +7,9 @@
 #define NS_PER_DAY (86400LL * NS_PER_SEC)
 #define TRAILER_LEN 7 /* "10=ddd<SOH>" */
 
-static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
-			       "25262728293031323334353637383940414243444546474849"
-			       "50515253545556575859606162636465666768697071727374"
-			       "75767778798081828384858687888990919293949596979899";
-
 static inline void put2(char *out, unsigned v)
 {
-	memcpy(out, pairs + 2 * v, 2);
+	memcpy(out, fix_digit_pairs + 2 * v, 2);
 }
 
 /* Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
@@ -81,13 +76,34 @@ size_t fix_format_utc(struct fix_time_cache *c, int64_t ns, enum fix_time_precis
 	if (digits == 0)
 		return 17;
 	out[17] = '.';
-	for (unsigned i = digits; i < 9; i++)
-		frac /= 10;
-	for (unsigned i = digits; i > 0; i--) {
-		out[17 + i] = (char)('0' + frac % 10);
-		frac /= 10;
+	switch (digits) {
+	case 3: /* the usual precisions as straight-line code: no loop over digits */
+		frac /= 1000000;
+		out[18] = (char)('0' + frac / 100);
+		put2(out + 19, frac % 100);
+		return 21;
+	case 6:
+		frac /= 1000;
+		put2(out + 18, frac / 10000);
+		put2(out + 20, frac / 100 % 100);
+		put2(out + 22, frac % 100);
+		return 24;
+	case 9:
+		out[18] = (char)('0' + frac / 100000000);
+		put2(out + 19, frac / 1000000 % 100);
+		put2(out + 21, frac / 10000 % 100);
+		put2(out + 23, frac / 100 % 100);
+		put2(out + 25, frac % 100);
+		return 27;
+	default:
+		for (unsigned i = digits; i < 9; i++)
+			frac /= 10;
+		for (unsigned i = digits; i > 0; i--) {
+			out[17 + i] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		return 18 + digits;
 	}
-	return 18 + digits;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -115,10 +131,16 @@ static inline size_t put_tag(char *out, uint32_t tag)
 	return n + 1;
 }
 
+/* Accounts for the n bytes just written at pos: the checksum grows field by field, so
+ * finish never rereads the body. */
 static inline void commit(struct fix_encoder *e, size_t n)
 {
-	e->sum += fix_sum_inline(e->buf + e->pos, n);
-	e->pos += n;
+	size_t end = e->pos + n;
+	if (n <= 16 && end >= 16)
+		e->sum += fix_sum_last16(e->buf + end, n);
+	else
+		e->sum += fix_sum_inline(e->buf + e->pos, n);
+	e->pos = end;
 }
 
 void fix_enc_begin(struct fix_encoder *e, char *buf, size_t cap, enum fix_version ver,
@@ -153,7 +175,7 @@ void fix_enc_str(struct fix_encoder *e, uint32_t tag, const char *s, size_t len)
 		return;
 	char *o = e->buf + e->pos;
 	size_t n = put_tag(o, tag);
-	memcpy(o + n, s, len);
+	fix_copy(o + n, s, len);
 	n += len;
 	o[n++] = FIX_SOH;
 	commit(e, n);

@@ -27,8 +27,8 @@ static inline void put_field(struct hbuf *b, const char *tag_eq, size_t tl, cons
 		b->full = true;
 		return;
 	}
-	memcpy(b->p, tag_eq, tl);
-	memcpy(b->p + tl, v, vl);
+	fix_copy(b->p, tag_eq, tl);
+	fix_copy(b->p + tl, v, vl);
 	b->p[tl + vl] = FIX_SOH;
 	b->p += tl + vl + 1;
 }

@@ -229,3 +229,47 @@ Test(encode, data_field_with_soh)
 	cr_expect(val_is(&m, 95, "10"));
 	cr_expect(val_is(&m, 98, "0"));
 }
+
+Test(encode, numbers_of_every_length_round_trip)
+{
+	char buf[2048];
+	struct fix_encoder e;
+	fix_enc_begin(&e, buf, sizeof(buf), FIX_VER_44, "0", NULL);
+	uint64_t v = 0;
+	for (uint32_t i = 0; i < 20; i++) {
+		fix_enc_uint(&e, 6000 + i, v);
+		fix_enc_uint(&e, 7000 + i, v == 0 ? 0 : v - 1);
+		v = v == 0 ? 1 : v * 10;
+	}
+	fix_enc_uint(&e, 8000, UINT64_MAX);
+	char *out;
+	size_t n = fix_enc_finish(&e, &out);
+	cr_assert_gt(n, 0);
+	struct fix_msg m;
+	frame_and_parse(out, n, &m);
+	v = 0;
+	for (uint32_t i = 0; i < 20; i++) {
+		uint64_t got;
+		cr_expect_eq(fix_msg_get_uint(&m, 6000 + i, &got), FIX_OK);
+		cr_expect_eq(got, v);
+		cr_expect_eq(fix_msg_get_uint(&m, 7000 + i, &got), FIX_OK);
+		cr_expect_eq(got, v == 0 ? 0 : v - 1);
+		v = v == 0 ? 1 : v * 10;
+	}
+	cr_expect(val_is(&m, 8000, "18446744073709551615"));
+}
+
+Test(encode, every_fraction_precision)
+{
+	char out[32];
+	const char *want[] = {"20261126-11:49:31", "20261126-11:49:31.9",
+			      "20261126-11:49:31.98", "20261126-11:49:31.987",
+			      "20261126-11:49:31.9876", "20261126-11:49:31.98765",
+			      "20261126-11:49:31.987654", "20261126-11:49:31.9876543",
+			      "20261126-11:49:31.98765432", "20261126-11:49:31.987654321"};
+	for (int p = 0; p <= 9; p++) {
+		size_t n = fix_format_utc(NULL, T0 + 987654321, (enum fix_time_precision)p, out);
+		cr_expect_eq(n, strlen(want[p]), "precision %d", p);
+		cr_expect_eq(memcmp(out, want[p], n), 0, "precision %d: %.*s", p, (int)n, out);
+	}
+}
