@@ -21,7 +21,7 @@
 #include "fix_dict.h"
 #include "fix_encode.h"
 
-#define RECV_TIMEOUT_MS 5000
+#define RECV_TIMEOUT_MS 10000
 
 void vproc_init(struct vproc *vp)
 {
