@@ -31,6 +31,8 @@ void fix_time_cache_init(struct fix_time_cache *c)
 {
 	c->day_start_ns = -1;
 	memset(c->date, 0, sizeof(c->date));
+	memset(c->second, 0, sizeof(c->second));
+	c->sec_start_ns = -1;
 }
 
 /* The date changes once a day: recomputing it is the slow part, so it is kept with the
@@ -58,20 +60,26 @@ size_t fix_format_utc(struct fix_time_cache *c, int64_t ns, enum fix_time_precis
 	}
 	if (ns < 0)
 		ns = 0;
-	int64_t tod = ns - c->day_start_ns;
-	if (c->day_start_ns < 0 || tod < 0 || tod >= NS_PER_DAY) {
-		cache_day(c, ns);
-		tod = ns - c->day_start_ns;
+	uint64_t in_sec = (uint64_t)(ns - c->sec_start_ns);
+	if (c->sec_start_ns < 0 || in_sec >= NS_PER_SEC) {
+		int64_t tod = ns - c->day_start_ns;
+		if (c->day_start_ns < 0 || tod < 0 || tod >= NS_PER_DAY) {
+			cache_day(c, ns);
+			tod = ns - c->day_start_ns;
+		}
+		unsigned secs = (unsigned)(tod / NS_PER_SEC);
+		memcpy(c->second, c->date, 8);
+		c->second[8] = '-';
+		put2(c->second + 9, secs / 3600);
+		c->second[11] = ':';
+		put2(c->second + 12, secs / 60 % 60);
+		c->second[14] = ':';
+		put2(c->second + 15, secs % 60);
+		c->sec_start_ns = c->day_start_ns + (int64_t)secs * NS_PER_SEC;
+		in_sec = (uint64_t)(ns - c->sec_start_ns);
 	}
-	memcpy(out, c->date, 8);
-	out[8] = '-';
-	unsigned secs = (unsigned)(tod / NS_PER_SEC);
-	unsigned frac = (unsigned)(tod % NS_PER_SEC);
-	put2(out + 9, secs / 3600);
-	out[11] = ':';
-	put2(out + 12, secs / 60 % 60);
-	out[14] = ':';
-	put2(out + 15, secs % 60);
+	memcpy(out, c->second, 17);
+	unsigned frac = (unsigned)in_sec;
 	unsigned digits = (unsigned)p > 9 ? 9 : (unsigned)p;
 	if (digits == 0)
 		return 17;

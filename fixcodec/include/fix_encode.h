@@ -16,6 +16,10 @@ enum fix_time_precision { FIX_TIME_S = 0, FIX_TIME_MS = 3, FIX_TIME_US = 6, FIX_
 struct fix_time_cache {
 	int64_t day_start_ns;    /* start of the cached UTC day, ns since epoch; -1 when empty */
 	char date[9];            /* "YYYYMMDD" */
+	/* Added by the codec: messages come many per second, so the whole second
+	 * "YYYYMMDD-HH:MM:SS" is kept too and only the fraction is formatted per call. */
+	char second[17];
+	int64_t sec_start_ns;    /* start of that second; -1 when empty */
 };
 
 void fix_time_cache_init(struct fix_time_cache *c);
