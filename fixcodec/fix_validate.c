@@ -49,6 +49,7 @@ struct frame {
 
 struct vstate {
 	const struct fix_dict *d;
+	bool any_group_order;   /* fix_validate_opts.any_group_order */
 	struct cand best;
 	uint32_t depth;
 	struct frame stk[FIX_DICT_MAX_DEPTH + 1];
@@ -427,7 +428,9 @@ static void group_member(struct vstate *st, const struct fix_field *f, uint32_t 
 		g->pseudo = true;
 		g->last_order = -1;
 		memset(g->seen, 0, sizeof(g->seen));
-	} else if ((int)s->order <= g->last_order) {
+	} else if (st->any_group_order ?
+		   (g->seen[(uint32_t)slot / 64] >> ((uint32_t)slot % 64) & 1u) != 0 :
+		   (int)s->order <= g->last_order) {
 		/* Out of the definition's order, or repeated inside one instance. */
 		note(st, PH_GROUP, 0, pos, 0, FIX_RJ_REPEATING_GROUP_ORDER, f->tag, true);
 	}
@@ -456,10 +459,12 @@ static const struct fix_field *find_msgtype(const struct fix_msg *m, uint32_t n)
 /* Validates m into v; bad_tag (when has_bad) is a field the parser had to skip. Returns the
  * message index of m's MsgType, -1 when unknown. */
 static int run(const struct fix_dict *d, const struct fix_msg *m, struct fix_verdict *v,
-	       bool has_bad, uint32_t bad_tag, bool user_tags)
+	       bool has_bad, uint32_t bad_tag, const struct fix_validate_opts *o)
 {
+	bool user_tags = o && o->allow_user_tags;
 	struct vstate st;
 	st.d = d;
+	st.any_group_order = o && o->any_group_order;
 	st.best.phase = PH_NONE;
 	st.depth = 0;
 	if (has_bad)
@@ -652,17 +657,17 @@ void fix_validate(const struct fix_dict *d, const struct fix_msg *m, struct fix_
 	verdict_init(v);
 	if (!d || !m)
 		return;
-	run(d, m, v, false, 0, false);
+	run(d, m, v, false, 0, NULL);
 }
 
 static void validate_app(const struct fix_dict *d, const struct fix_msg *m,
 			 const struct fix_msgtype_set *app, struct fix_verdict *v, bool has_bad,
-			 uint32_t bad_tag, bool user_tags)
+			 uint32_t bad_tag, const struct fix_validate_opts *o)
 {
 	verdict_init(v);
 	if (!d || !m)
 		return;
-	int mi = run(d, m, v, has_bad, bad_tag, user_tags);
+	int mi = run(d, m, v, has_bad, bad_tag, o);
 	if (!v->ok || !app || mi < 0 || d->msgs[mi].admin)
 		return;
 	if (mi < 256 && (app->bits[mi / 64] >> (mi % 64) & 1u))
@@ -677,7 +682,7 @@ static void validate_app(const struct fix_dict *d, const struct fix_msg *m,
 void fix_validate_app(const struct fix_dict *d, const struct fix_msg *m,
 		      const struct fix_msgtype_set *app, struct fix_verdict *v)
 {
-	validate_app(d, m, app, v, false, 0, false);
+	validate_app(d, m, app, v, false, 0, NULL);
 }
 
 bool fix_validate_parsed(const struct fix_dict *d, const struct fix_msg *m, int rc,
@@ -686,7 +691,6 @@ bool fix_validate_parsed(const struct fix_dict *d, const struct fix_msg *m, int 
 	verdict_init(v);
 	if (rc != FIX_OK && rc != FIX_E_NO_VALUE && rc != FIX_E_BAD_TAG)
 		return false;
-	validate_app(d, m, o ? o->app : NULL, v, rc == FIX_E_BAD_TAG, m ? m->err_tag : 0,
-		     o && o->allow_user_tags);
+	validate_app(d, m, o ? o->app : NULL, v, rc == FIX_E_BAD_TAG, m ? m->err_tag : 0, o);
 	return true;
 }

@@ -93,6 +93,10 @@ struct fix_validate_opts {
 			       * non-empty, and of the right format where the tag is defined):
 			       * QuickFIX's ValidateUserDefinedFields=N, for counterparties with
 			       * custom tags */
+	bool any_group_order; /* inside a repeating-group instance, members may come in any
+			       * order (the delimiter must still be first and a member may not
+			       * repeat): what QuickFIX accepts. Off: FIX's rule, the definition's
+			       * order, else 15 "Repeating group fields out of order". */
 };
 
 /* Validates what fix_parse() produced, rc being its return value (o may be NULL). The parser

@@ -815,3 +815,27 @@ Test(options, user_defined_tags_pass_when_allowed)
 	cr_assert(fix_validate_parsed(d, &t.m, rc, &o, &v));
 	cr_expect(!v.ok && v.unsupported_msgtype);
 }
+
+Test(options, group_members_in_any_order_when_allowed)
+{
+	static struct tmsg t;
+	struct fix_verdict v;
+	const struct fix_dict *d = fix_dict_get(FIX_VER_44);
+	struct fix_validate_opts o = {.any_group_order = true};
+	int rc = build(&t, MDH "268=1|279=0|270=1.5|269=0|");
+	cr_assert(fix_validate_parsed(d, &t.m, rc, NULL, &v));
+	cr_expect(!v.ok);
+	cr_expect_eq(v.reason, FIX_RJ_REPEATING_GROUP_ORDER);
+	cr_assert(fix_validate_parsed(d, &t.m, rc, &o, &v));
+	cr_expect(v.ok);
+	/* a member twice in one instance, or before the delimiter, is still out of order */
+	rc = build(&t, MDH "268=1|279=0|270=1.5|269=0|270=1.6|");
+	cr_assert(fix_validate_parsed(d, &t.m, rc, &o, &v));
+	cr_expect(!v.ok);
+	cr_expect_eq(v.reason, FIX_RJ_REPEATING_GROUP_ORDER);
+	cr_expect_eq(v.ref_tag, 270);
+	rc = build(&t, MDH "268=1|269=0|279=0|");
+	cr_assert(fix_validate_parsed(d, &t.m, rc, &o, &v));
+	cr_expect(!v.ok);
+	cr_expect_eq(v.ref_tag, 269);
+}
