@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vsim_client.h"
@@ -559,127 +558,8 @@ Test(venue_sim, garbage_before_logon_closes_and_after_logon_is_ignored)
 	vc_close(&c);
 }
 
-/* Echo mode runs QuickFIX acceptance scenarios over the wire: orders and security definitions
- * come back in QuickFIX's normal form exactly as the E lines expect (14e, 15, 21), a PossResend
- * repeat of a seen ClOrdID is dropped (19a), and the session layer's rejects are those of the
- * scenarios. A small runner: I lines get BodyLength, <TIME> and CheckSum; E lines are compared
- * field by field, the values of 9 and of the fields.fmt tags (10 52 60 122 42) excepted. */
-static void fmt_now(char *out, size_t cap)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, cap, "%Y%m%d-%H:%M:%S", &tm);
-}
-
-static void scenario_send(struct vclient *c, const char *line)
-{
-	char body[2048], now[32], msg[2300];
-	fmt_now(now, sizeof(now));
-	/* line = "8=...\001" rest; body = rest with <TIME> replaced */
-	const char *rest = strchr(line, FIX_SOH);
-	cr_assert_not_null(rest);
-	rest++;
-	size_t n = 0;
-	for (const char *p = rest; *p != '\0' && n + 32 < sizeof(body);) {
-		if (strncmp(p, "<TIME>", 6) == 0) {
-			n += (size_t)snprintf(body + n, sizeof(body) - n, "%s", now);
-			p += 6;
-		} else {
-			body[n++] = *p++;
-		}
-	}
-	int k = snprintf(msg, sizeof(msg), "%.*s9=%zu\001%.*s", (int)(rest - line), line, n,
-			 (int)n, body);
-	unsigned sum = 0;
-	for (int i = 0; i < k; i++)
-		sum += (unsigned char)msg[i];
-	k += snprintf(msg + k, sizeof(msg) - (size_t)k, "10=%03u\001", sum % 256);
-	cr_assert_eq(vc_send_raw(c, msg, (size_t)k), 0);
-}
-
-static void scenario_expect(struct vclient *c, char *line, const char *file, int lineno)
-{
-	const struct fix_msg *m = vc_recv(c);
-	cr_assert_not_null(m, "%s:%d: nothing received: %s", file, lineno, c->err);
-	char *save = NULL;
-	uint32_t i = 0;
-	for (char *tok = strtok_r(line, "\001", &save); tok != NULL;
-	     tok = strtok_r(NULL, "\001", &save), i++) {
-		cr_assert_lt(i, m->nfields, "%s:%d: shorter than expected: %s", file, lineno,
-			     vc_show(c));
-		uint32_t tag = (uint32_t)atoi(tok);
-		const struct fix_field *fl = &m->fields[i];
-		cr_assert_eq(fl->tag, tag, "%s:%d: field %u is tag %u, expected %s: %s", file, lineno,
-			     i, fl->tag, tok, vc_show(c));
-		if (tag == 9 || tag == 10 || tag == 52 || tag == 60 || tag == 122 || tag == 42)
-			continue;
-		const char *v = strchr(tok, '=') + 1;
-		cr_assert(strlen(v) == fl->len && memcmp(v, fl->val, fl->len) == 0,
-			  "%s:%d: tag %u is %.*s, expected %s", file, lineno, tag, (int)fl->len,
-			  fl->val, v);
-	}
-	cr_assert_eq(i, m->nfields, "%s:%d: longer than expected: %s", file, lineno, vc_show(c));
-}
-
-static void run_scenario(enum fix_version v, const char *rel)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/definitions/%s", FIXMUX_QUICKFIX_REF, rel);
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "%s", path);
-	static struct vclient c;
-	c.fd = -1;
-	/* The E lines are the reference here; FIXT's 2r expects a 1137 in the
-	 * BusinessMessageReject that the FIX 5.0 SP2 dictionary does not define for it. */
-	c.no_validate = true;
-	char line[4096];
-	int lineno = 0, expects = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		if (strcmp(line, "iCONNECT") == 0) {
-			cr_assert_eq(vc_connect(&c, vp.port, v, "", ""), 0);
-		} else if (strcmp(line, "iDISCONNECT") == 0) {
-			vc_close(&c);
-		} else if (strcmp(line, "eDISCONNECT") == 0) {
-			cr_assert(vc_wait_closed(&c), "%s:%d: not disconnected", rel, lineno);
-			vc_close(&c);
-		} else if (line[0] == 'I') {
-			scenario_send(&c, line + 1);
-		} else if (line[0] == 'E') {
-			scenario_expect(&c, line + 1, rel, lineno);
-			expects++;
-		} else {
-			cr_assert_fail("%s:%d: step not supported here: %s", rel, lineno, line);
-		}
-	}
-	fclose(f);
-	cr_assert_gt(expects, 2);
-	vc_close(&c);
-}
-
-Test(venue_sim, echo_mode_passes_quickfix_scenarios_over_the_wire)
-{
-	const char *const sess[] = {"--session", "FIX.4.4:ISLD:TW44:reset", "--session",
-				    "FIX.4.2:ISLD:TW42:reset", "--session",
-				    "FIXT.1.1:ISLD:TW50SP2:reset", NULL};
-	start("echo", "0", sess);
-	run_scenario(FIX_VER_44, "fix44/14e_IncorrectEnumValue.def");
-	run_scenario(FIX_VER_44, "fix44/15_HeaderAndBodyFieldsOrderedDifferently.def");
-	run_scenario(FIX_VER_44, "fix44/19a_PossResendMessageThatHAsAlreadyBeenSent.def");
-	run_scenario(FIX_VER_44, "fix44/19b_PossResendMessageThatHasNotBeenSent.def");
-	run_scenario(FIX_VER_42, "fix42/14e_IncorrectEnumValue.def");
-	run_scenario(FIX_VER_42, "fix42/21_RepeatingGroupSpecifierWithValueOfZero.def");
-	run_scenario(FIX_VER_T11, "fix50sp2/21_RepeatingGroupSpecifierWithValueOfZero.def");
-	run_scenario(FIX_VER_T11, "fix50sp2/2r_UnregisteredMsgType.def");
-	cr_assert_eq(vproc_stop(&vp), 0);
-	char js[4096];
-	cr_assert_eq(vproc_stats(&vp, js, sizeof(js)), 0);
-	cr_assert(strstr(js, "\"mode\": \"echo\"") != NULL, "%s", js);
-}
+/* Echo mode is exercised by test_acceptance_wire.c: every QuickFIX acceptance scenario over
+ * the wire. */
 
 Test(venue_sim, bad_options_are_named)
 {
