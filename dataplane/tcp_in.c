@@ -5,6 +5,7 @@
 
 struct seg {
 	uint32_t seq, ack, len; /* len: payload bytes */
+	uint32_t orig_len;      /* len as received (an old duplicate's data is cut to 0) */
 	uint32_t wnd;           /* raw window field */
 	uint8_t flags;
 	bool has_mss, has_ws, has_ts;
@@ -521,7 +522,7 @@ static bool ack_input(struct dp_stack *st, struct dp_conn *c, const struct seg *
 	uint32_t wnd = s->wnd << c->snd_ws;
 	if (TCP_SEQ_GT(s->ack, c->snd_una)) {
 		new_ack(st, c, s);
-	} else if (s->ack == c->snd_una && s->len == 0 &&
+	} else if (s->ack == c->snd_una && s->orig_len == 0 &&
 		   !(s->flags & (TCP_FL_SYN | TCP_FL_FIN)) && c->snd_max != c->snd_una &&
 		   wnd == c->snd_wnd && !c->persist) {
 		/* RFC 5681 §2 duplicate ACK. */
@@ -624,6 +625,21 @@ static void conn_input(struct dp_stack *st, struct dp_conn *c, struct rte_mbuf *
 		seglen = 0;
 		c->ack_pending = true;
 		tcp_burst_note(st, c);
+		ok = true;
+	}
+	if (!ok && (fl & TCP_FL_ACK) && !(fl & (TCP_FL_SYN | TCP_FL_RST)) &&
+	    TCP_SEQ_LEQ(s->seq + seglen, c->rcv_nxt) && c->state != DP_TCP_TIME_WAIT) {
+		/* An old duplicate (e.g. a go-back-N retransmission of data we already have):
+		 * the data goes, but its ACK field is current and is used, as BSD does. Without
+		 * this, two senders that both rewound after a timeout would each discard the
+		 * other's ACKs. The duplicate is acknowledged at once. */
+		dp_ctr_inc(st, DP_CTR_DROP_TCP_OUT_OF_WINDOW);
+		tcp_send_ack(st, c);
+		s->len = 0;
+		fl &= (uint8_t)~TCP_FL_FIN;
+		s->flags = fl;
+		s->seq = c->rcv_nxt;
+		seglen = 0;
 		ok = true;
 	}
 	if (!ok) {
@@ -777,6 +793,7 @@ void tcp_input(struct dp_stack *st, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 	s.wnd = rte_be_to_cpu_16(th->rx_win);
 	s.flags = th->tcp_flags & 0x3f;
 	s.len = l4_len - doff;
+	s.orig_len = s.len;
 	if (doff > DP_TCP_HLEN)
 		parse_options(st, (const uint8_t *)(th + 1), doff - DP_TCP_HLEN, &s);
 	uint32_t rip = rte_be_to_cpu_32(ip->src_addr);

@@ -212,7 +212,9 @@ void tcp_arm_rtx(struct dp_stack *st, struct dp_conn *c)
 
 void tcp_send_ack(struct dp_stack *st, struct dp_conn *c)
 {
-	xmit(st, c, c->snd_nxt, 0, TCP_FL_ACK);
+	/* snd_max, not snd_nxt: after a timeout snd_nxt is rewound, and an ACK numbered below
+	 * what the peer already holds would be unacceptable to it (BSD does the same). */
+	xmit(st, c, c->snd_max, 0, TCP_FL_ACK);
 }
 
 void tcp_send_syn(struct dp_stack *st, struct dp_conn *c)
@@ -265,10 +267,10 @@ void tcp_send_rst_reply(struct dp_stack *st, const struct rte_ipv4_hdr *ip,
 
 void tcp_send_keepalive(struct dp_stack *st, struct dp_conn *c)
 {
-	/* SEG.SEQ = SND.NXT - 1 with no data: the peer must answer with an ACK (RFC 9293
-	 * §3.8.4). */
+	/* SEG.SEQ = SND.UNA - 1 with no data: the peer must answer with an ACK (RFC 9293
+	 * §3.8.4); SND.UNA - 1 is old whatever is in flight. */
 	dp_ctr_inc(st, DP_CTR_TCP_KEEPALIVE_PROBES);
-	xmit(st, c, c->snd_nxt - 1, 0, TCP_FL_ACK);
+	xmit(st, c, c->snd_una - 1, 0, TCP_FL_ACK);
 }
 
 void tcp_send_probe(struct dp_stack *st, struct dp_conn *c)

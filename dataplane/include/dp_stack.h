@@ -162,7 +162,9 @@ struct dp_event {
 /* Fills up to n events; returns how many. Flags accumulated since the last call. */
 unsigned dp_stack_events(struct dp_stack *st, struct dp_event *ev, unsigned n);
 
-/* ---- the socket-like API ---- */
+/* ---- the socket-like API ----
+ * These calls take no time argument: they use the time of the last dp_stack_rx_burst() or
+ * dp_stack_poll(), so call dp_stack_poll() once with the current time before the first one. */
 
 enum {
 	DP_TCP_OK = 0,
