@@ -130,6 +130,8 @@ static void open_side(struct side *s, const char *dev, uint32_t ip, uint32_t pee
 	s->st = dp_stack_create(&sc, err, sizeof(err));
 	if (s->st == NULL)
 		bench_fail("stack: %s", err);
+	/* The socket calls use the stack's last known time. */
+	dp_stack_poll(s->st, opts.callgrind ? 0 : dp_lcore_now_us());
 }
 
 static void setup_stacks(void)

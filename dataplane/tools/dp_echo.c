@@ -637,6 +637,8 @@ int main(int argc, char **argv)
 	a.st = dp_stack_create(&sc, err, sizeof(err));
 	if (a.st == NULL)
 		die("stack: %s", err);
+	/* The socket calls below use the stack's last known time. */
+	dp_stack_poll(a.st, dp_lcore_now_us());
 
 	a.n_conns = a.o.listen_port >= 0 ? sc.max_conns : a.o.conns;
 	a.conns = calloc(a.n_conns, sizeof(*a.conns));
