@@ -318,6 +318,10 @@ def generate(b, sym):
         values = f["values"]
         if t == 35:
             values = []   # MsgType is checked against the message table, not an enum
+        if any(" " in v for v in values):
+            # A description, not a value (FIX.4.2 SettlLocation lists "ISO Country Code"):
+            # the list is open, so the field is checked as its type only.
+            values = []
         flags = f["flags"]
         if f["type"] in ("MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"):
             flags |= DF_MULTI
