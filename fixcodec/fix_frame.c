@@ -32,6 +32,11 @@ static void reset(struct fix_framer *f)
 	f->scan = 0;
 }
 
+void fix_framer_reset(struct fix_framer *f)
+{
+	reset(f);
+}
+
 /* Bytes to discard so that the buffer starts at the next "8=FIX" after buf[0]; a trailing
  * partial "8=FI" is kept because the rest of it may still arrive. Always at least 1. */
 static size_t skip_to_begin(const char *buf, size_t len)

@@ -78,6 +78,10 @@ struct fix_framer {
 };
 
 void fix_framer_init(struct fix_framer *f, uint32_t max_msg);
+/* Added by the codec: forgets the resume state (keeps max_msg). Call it when the caller
+ * drops buffered bytes on its own (e.g. its buffer overflowed, or the connection restarted),
+ * since the state describes the message that started at the old buffer start. */
+void fix_framer_reset(struct fix_framer *f);
 
 /* Looks at buf[0..len) which starts at a message boundary (or garbage).
  *  > 0 : a complete, checksum-correct message of that many bytes starts at buf.

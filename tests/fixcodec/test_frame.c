@@ -524,3 +524,20 @@ Test(frame, quickfix_scenario_2m_stream)
 	for (size_t i = 0; i < ns; i++)
 		cr_expect_eq(seqs[i], want[i], "message %zu", i);
 }
+
+Test(frame, reset_forgets_a_partial_message)
+{
+	char m[512];
+	size_t n = build(m, NOS);
+	struct fix_framer f;
+	fix_framer_init(&f, 4096);
+	cr_assert_eq(fix_frame(&f, m, 40, NULL), 0);
+	cr_assert_eq(f.want, n, "header read, length remembered");
+	/* The caller drops its buffer; the next bytes are a different, shorter message. */
+	fix_framer_reset(&f);
+	cr_expect_eq(f.want, 0);
+	cr_expect_eq(f.max_msg, 4096);
+	char hb[256];
+	size_t k = build(hb, "8=FIX.4.4|35=0|34=3|49=TW44|56=ISLD|");
+	cr_expect_eq(fix_frame(&f, hb, k, NULL), (long)k);
+}
