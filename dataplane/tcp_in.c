@@ -290,14 +290,30 @@ static void ooo_insert(struct dp_stack *st, struct dp_conn *c, uint32_t seq,
 {
 	uint32_t end = seq + len;
 	uint32_t i = 0;
+	if (len == 0) {
+		/* A bare FIN beyond a hole: mark the segment it follows, or keep it alone. */
+		if (m)
+			rte_pktmbuf_free(m);
+		m = NULL;
+		for (i = 0; i < c->n_ooo; i++) {
+			struct tcp_ooo *o = &c->ooo[i];
+			if (o->seq + o->len == seq) {
+				o->fin = o->fin || fin;
+				return;
+			}
+			if (TCP_SEQ_GEQ(o->seq, seq))
+				break;
+		}
+		goto insert;
+	}
 	while (i < c->n_ooo) {
 		struct tcp_ooo *o = &c->ooo[i];
 		uint32_t oend = o->seq + o->len;
-		if (TCP_SEQ_LEQ(oend, seq) && !(o->fin && oend == seq && len == 0)) {
+		if (TCP_SEQ_LEQ(oend, seq)) {
 			i++;
 			continue;
 		}
-		if (TCP_SEQ_GEQ(o->seq, end) && len > 0)
+		if (TCP_SEQ_GEQ(o->seq, end))
 			break;
 		if (TCP_SEQ_LEQ(o->seq, seq) && TCP_SEQ_GEQ(oend, end)) {
 			o->fin = o->fin || (fin && oend == end);
@@ -313,8 +329,10 @@ static void ooo_insert(struct dp_stack *st, struct dp_conn *c, uint32_t seq,
 			i++;
 			continue;
 		}
-		if (TCP_SEQ_LT(oend, end) || (TCP_SEQ_LEQ(oend, end) && !o->fin)) {
+		if (TCP_SEQ_LEQ(oend, end)) {
 			/* the new segment covers the old one entirely: the old one goes */
+			if (o->fin && oend == end)
+				fin = true;
 			c->ooo_bytes -= o->len;
 			if (o->m)
 				rte_pktmbuf_free(o->m);
@@ -334,6 +352,7 @@ static void ooo_insert(struct dp_stack *st, struct dp_conn *c, uint32_t seq,
 			rte_pktmbuf_free(m);
 		return;
 	}
+insert:
 	if (c->n_ooo == c->ooo_cap) {
 		dp_ctr_inc(st, DP_CTR_DROP_TCP_OOO_FULL);
 		if (m)
