@@ -839,3 +839,19 @@ Test(options, group_members_in_any_order_when_allowed)
 	cr_expect(!v.ok);
 	cr_expect_eq(v.ref_tag, 269);
 }
+
+Test(groups, the_same_rules_in_every_version)
+{
+	/* NoTradingSessions (386) of NewOrderSingle: TradingSessionID (336) delimits, and from
+	 * FIX.4.4 on TradingSessionSubID (625) follows it */
+	each(NOS "386=2|336=1|336=2|", -1, 0);
+	each(NOS "386=3|336=1|336=2|", FIX_RJ_INCORRECT_NUMINGROUP, 386);
+	each(NOS "386=1|", FIX_RJ_INCORRECT_NUMINGROUP, 386);
+	expect_ok(FIX_VER_T11, H50 NOS "386=2|336=1|625=1|336=2|");
+	expect_rj(FIX_VER_T11, H50 NOS "386=1|625=1|336=1|", FIX_RJ_REPEATING_GROUP_ORDER, 625);
+	expect_rj(FIX_VER_T11, H50 NOS "386=1|336=1|625=1|625=2|", FIX_RJ_REPEATING_GROUP_ORDER,
+		  625);
+	expect_rj(FIX_VER_44, H44 NOS "386=1|625=1|336=1|", FIX_RJ_REPEATING_GROUP_ORDER, 625);
+	/* FIX.4.2's group has no 625: it ends the group and is not a NewOrderSingle field */
+	expect_rj(FIX_VER_42, H42 NOS "386=1|336=1|625=1|", FIX_RJ_INVALID_TAG, 625);
+}
