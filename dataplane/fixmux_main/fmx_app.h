@@ -39,7 +39,7 @@ enum fmx_kind { FMX_CLIENT = 0, FMX_VENUE };
 struct fmx_app;
 
 struct fmx_side {
-	const char *what;       /* "client", "venue" or "client+venue" */
+	const char *what;       /* "client", "venue" or "shared" (one port for both) */
 	struct fmx_app *app;
 	struct dp_port port;
 	struct dp_stack *st;

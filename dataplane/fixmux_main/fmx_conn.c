@@ -86,6 +86,15 @@ static int conn_send(struct fmx_app *a, struct fmx_conn *c, const char *bytes, s
 	struct rte_mbuf *head = NULL;
 	while (len > 0) {
 		struct rte_mbuf *m = dp_mbuf_alloc_tx(c->side->port.pool);
+		if (m != NULL) {
+			uint16_t room = rte_pktmbuf_tailroom(m);
+			uint16_t n = len < room ? (uint16_t)len : room;
+			memcpy(rte_pktmbuf_append(m, n), bytes, n);
+			bytes += n;
+			len -= n;
+		}
+		/* Filled before it is chained: rte_pktmbuf_chain() adds the segment's length to
+		 * the head's pkt_len, which the stack takes as the length of the whole chain. */
 		if (m == NULL || (head != NULL && rte_pktmbuf_chain(head, m) != 0)) {
 			rte_pktmbuf_free(m);
 			rte_pktmbuf_free(head);
@@ -95,11 +104,6 @@ static int conn_send(struct fmx_app *a, struct fmx_conn *c, const char *bytes, s
 		}
 		if (head == NULL)
 			head = m;
-		uint16_t room = rte_pktmbuf_tailroom(m);
-		uint16_t n = len < room ? (uint16_t)len : room;
-		memcpy(rte_pktmbuf_append(m, n), bytes, n);
-		bytes += n;
-		len -= n;
 	}
 	if (head == NULL)
 		return 0;

@@ -62,6 +62,14 @@ void fmx_stats_write(struct fmx_app *a)
 			ctl_mux_counter(a->mux, (enum ctl_mux_counter)i));
 	for (int i = 0; i < FMX__COUNTERS; i++)
 		fprintf(f, "  \"%s\": %" PRIu64 ",\n", fmx_counter_names[i], a->ctr[i]);
+	/* Each stack's counters under "<side>_<counter>" (side: client, venue or shared). */
+	for (unsigned s = 0; s < a->n_sides; s++) {
+		uint64_t sc[DP_CTR_COUNT];
+		dp_stack_counters(a->sides[s].st, sc);
+		for (int i = 0; i < DP_CTR_COUNT; i++)
+			fprintf(f, "  \"%s_%s\": %" PRIu64 ",\n", a->sides[s].what,
+				dp_stack_counter_names[i], sc[i]);
+	}
 	fprintf(f, "  \"venue_sessions_up\": %u,\n  \"users_online\": %u,\n"
 		   "  \"client_connections\": %u,\n  \"shutdown_timed_out\": %s,\n"
 		   "  \"stats_seq\": %" PRIu64 "\n}\n",

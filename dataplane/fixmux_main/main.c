@@ -258,7 +258,7 @@ int main(int argc, char **argv)
 	a.venues = calloc(cfg.n_sessions ? cfg.n_sessions : 1, sizeof(*a.venues));
 	if (a.venues == NULL)
 		die(1, "out of memory");
-	side_open(&a, &a.sides[0], shared ? "client+venue" : "client", ac->client_port,
+	side_open(&a, &a.sides[0], shared ? "shared" : "client", ac->client_port,
 		  &ac->client_addr, shared ? ac->venue_gateway : 0);
 	a.cs = &a.sides[0];
 	if (shared) {

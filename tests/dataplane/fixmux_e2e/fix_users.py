@@ -14,6 +14,8 @@ First:   alice logs on (the first user: fixmux logs on to the venue, alice's Log
          logs out (the last user: fixmux logs out of the venue).
 --failure, then: alice and bob log on, alice's connection is reset (SO_LINGER 0): bob receives a
          Logout naming alice's connection failure, and fixmux logs out of the venue.
+--venue-pid PID, then: alice and bob log on again and the venue simulator (PID) is stopped
+         with SIGTERM: its Logout logs both users out with the venue's cause.
 --venue-down: erin logs on before the venue simulator listens: fixmux's connection is
          refused and erin gets a Logout naming the cause.
 --hold-until-shutdown: dave logs on, creates --ready, and waits for fixmux's Logout
@@ -23,6 +25,7 @@ Exit status 0 when every check holds; the first failed check is printed on stder
 import argparse
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -143,9 +146,12 @@ class User:
         self.sock.close()
         return m
 
-    def order(self, clordid):
-        self.send("D", [(11, clordid), (21, 1), (55, "EUR/USD"), (54, 1), (60, utc_now()),
-                        (38, 1000), (40, 2), (44, "1.1")])
+    def order(self, clordid, text=None):
+        fields = [(11, clordid), (21, 1), (55, "EUR/USD"), (54, 1), (60, utc_now()),
+                  (38, 1000), (40, 2), (44, "1.1")]
+        if text:
+            fields.append((58, text))
+        self.send("D", fields)
 
     def reset(self):
         """Kills the connection with an RST, like a crashed client."""
@@ -230,8 +236,9 @@ def phase_basic(args, pw):
     check(m.get(35) == "5" and "Password" in m.get(58, ""),
           "a wrong password gets a Logout: %s" % m.get(58, ""))
     carol.wait_closed()
-    # alice's own session is untouched by the refused connection
-    alice.order("A-3")
+    # alice's own session is untouched by the refused connection; her order is larger than
+    # one mbuf (fixmux forwards it as a chain) and than one TCP segment
+    alice.order("A-3", "x" * 5000)
     acked(alice, "A-3")
 
     m = alice.logout()
@@ -273,6 +280,24 @@ def phase_failure(args, pw, alice, bob):
     check(fresh_stats(args)["user_failures"] == 1, "fixmux counted one user failure")
 
 
+def venue_logout(args, pw, alice, bob, vsim_pid):
+    """The venue ends the session (the simulator is stopped with SIGTERM: it sends a Logout):
+    every user is logged out with the venue's cause."""
+    alice.rx, bob.rx = [], []
+    logon_ok(alice, pw)
+    logon_ok(bob, pw)
+    wait_stat(args, "venue_sessions_up", 1)
+    os.kill(vsim_pid, signal.SIGTERM)
+    for u in (alice, bob):
+        m = u.wait_for("Logout after the venue's", lambda m: m.get(35) == "5")
+        check("SIM.Orders" in m.get(58, "") and "shutting down" in m.get(58, ""),
+              "%s is logged out with the venue's cause: %s" % (u.name, m.get(58, "")))
+        u.send("5", [])
+        u.wait_closed()
+    wait_stat(args, "users_online", 0)
+    check(fresh_stats(args)["venue_sessions_up"] == 0, "the venue session is down")
+
+
 def venue_down(args, pw):
     """erin logs on while no venue listens: fixmux's connection is refused, and erin's held
     Logon is answered with a Logout naming the cause."""
@@ -310,6 +335,8 @@ def main():
     ap.add_argument("--hold-until-shutdown", action="store_true",
                     help="instead: log on and wait for fixmux's shutdown Logout")
     ap.add_argument("--ready", help="with --hold-until-shutdown: created once logged on")
+    ap.add_argument("--venue-pid", type=int,
+                    help="then: stop the venue simulator (this pid) with both users online")
     ap.add_argument("--venue-down", action="store_true",
                     help="instead: a Logon while the venue does not listen")
     args = ap.parse_args()
@@ -325,6 +352,8 @@ def main():
         alice, bob = phase_basic(args, pw)
         if args.failure:
             phase_failure(args, pw, alice, bob)
+        if args.venue_pid:
+            venue_logout(args, pw, alice, bob, args.venue_pid)
     except (Failure, OSError) as e:
         print("FAIL:", e, file=sys.stderr)
         return 1

@@ -13,7 +13,8 @@
 #     simulator listens on 198.18.0.1:9880 behind the same TAP device.
 #
 # The users (fix_users.py) check a Logon while the venue is down, logons, routing, the local ID-conflict reject, a wrong
-# password, the last logout and a user's connection reset; this script checks the venue's and
+# password, the last logout, a user's connection reset and the venue's Logout (the
+# simulator stopped, then restarted); this script checks the venue's and
 # fixmux's counters and that SIGTERM ends fixmux with status 0 after logging out a user that
 # is still online. Exit 0 pass, 1 fail, 77 skip (not root, no TAP).
 # FIXMUX_E2E_KEEP=1 keeps the work directory (logs, journals, stats).
@@ -172,18 +173,42 @@ USERS=(in_ns "$PY" "$HERE/fix_users.py" --host 198.18.0.2 --port 9878 --target S
 # Nothing listens on the venue's address yet: the kernel refuses fixmux's connection.
 "${USERS[@]}" --venue-down || fail "Logon while the venue is down"
 
-ip netns exec "$NS" "$VSIM" --listen "$VENUE_IP:9880" --mode exchange --store "$WORK/vsim" \
-	--session FIX.4.4:SIMVENUE:FIXMUX --fill-ratio 0 --stats-file "$WORK/vsim.json" \
-	--port-file "$WORK/vsim.port" >"$WORK/vsim.log" 2>&1 &
-VSIM_PID=$!
-for _ in $(seq 200); do
-	[ -s "$WORK/vsim.port" ] && break
-	kill -0 "$VSIM_PID" 2>/dev/null || fail "venue simulator died at start-up"
-	sleep 0.05
-done
-[ -s "$WORK/vsim.port" ] || fail "venue simulator not listening after 10 s"
+# FIXMUX_E2E_CAPTURE=1 (with FIXMUX_E2E_KEEP=1): captures both TAP devices into $WORK/*.pcapng
+if [ -n "${FIXMUX_E2E_CAPTURE:-}" ]; then
+	for dev in fmxc0 fmxv0; do
+		ip -n "$NS" link show "$dev" >/dev/null 2>&1 || continue
+		in_ns tshark -i "$dev" -q -w "$WORK/$dev.pcapng" 2>/dev/null &
+	done
+	sleep 1
+fi
 
-"${USERS[@]}" --failure || fail "users' checks"
+# vsim_start: the venue simulator (its journals in $WORK/vsim survive a restart)
+vsim_start() {
+	rm -f "$WORK/vsim.port"
+	ip netns exec "$NS" "$VSIM" --listen "$VENUE_IP:9880" --mode exchange --store "$WORK/vsim" \
+		--session FIX.4.4:SIMVENUE:FIXMUX --fill-ratio 0 --stats-file "$WORK/vsim.json" \
+		--port-file "$WORK/vsim.port" >>"$WORK/vsim.log" 2>&1 &
+	VSIM_PID=$!
+	for _ in $(seq 200); do
+		[ -s "$WORK/vsim.port" ] && break
+		kill -0 "$VSIM_PID" 2>/dev/null || fail "venue simulator died at start-up"
+		sleep 0.05
+	done
+	[ -s "$WORK/vsim.port" ] || fail "venue simulator not listening after 10 s"
+}
+vsim_start
+
+"${USERS[@]}" --failure --venue-pid "$VSIM_PID" || fail "users' checks"
+# The users stopped the simulator (SIGTERM) as their last step.
+rc=0
+wait "$VSIM_PID" || rc=$?
+VSIM_PID=
+expect "venue simulator exit status" "$rc" 0
+# Three venue logons (the first user's, again for the failure phase, again for the venue's
+# logout), and only the six distinct orders: the duplicate ClOrdID never reached the venue.
+expect "venue simulator logons" "$(json "$WORK/vsim.json" logons)" 3
+expect "venue simulator orders" "$(json "$WORK/vsim.json" orders)" 6
+vsim_start
 
 # SIGTERM with a user online: the user is logged out ("shutting down"), then fixmux exits 0.
 "${USERS[@]}" --hold-until-shutdown --ready "$WORK/held" >"$WORK/held.log" 2>&1 &
@@ -202,7 +227,7 @@ expect "fixmux exit status after SIGTERM" "$rc" 0
 wait "$HOLD_PID" || fail "held user: $(cat "$WORK/held.log")"
 cat "$WORK/held.log"
 
-expect "fixmux venue_logons" "$(json "$WORK/stats.json" venue_logons)" 3
+expect "fixmux venue_logons" "$(json "$WORK/stats.json" venue_logons)" 4
 expect "fixmux venue_sessions_up at exit" "$(json "$WORK/stats.json" venue_sessions_up)" 0
 expect "fixmux shutdown_timed_out" "$(json "$WORK/stats.json" shutdown_timed_out)" False
 expect "fixmux forwarded_to_venue" "$(json "$WORK/stats.json" forwarded_to_venue)" 6
@@ -211,9 +236,6 @@ kill -TERM "$VSIM_PID"
 rc=0
 wait "$VSIM_PID" || rc=$?
 VSIM_PID=
-expect "venue simulator exit status" "$rc" 0
-# Three venue logons (the first user's, again for the failure phase, again for the held user),
-# and only the six distinct orders: the duplicate ClOrdID never reached the venue.
-expect "venue simulator logons" "$(json "$WORK/vsim.json" logons)" 3
-expect "venue simulator orders" "$(json "$WORK/vsim.json" orders)" 6
+expect "restarted venue simulator exit status" "$rc" 0
+expect "restarted venue simulator logons (dave's)" "$(json "$WORK/vsim.json" logons)" 1
 echo "PASS: fixmux end to end ($MODE)"
