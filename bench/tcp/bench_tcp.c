@@ -8,12 +8,18 @@
  *                  (target: at most 0.25).
  *  throughput      one connection, one way, as fast as it goes (stack: 1448-byte mbufs;
  *                  kernel: 64 KiB send() calls).
+ *  ring_bounce     the machine's floor for the stack's 2-lcore figure: a pointer bounced
+ *                  between the two lcores over SP/SC rings (the net_ring pair's transport).
+ *  The stack figures are repeated with both instances driven by one thread in turn
+ *  ("fixmux_1thread"): the stacks' own cost, without the cross-core hand-off and without a
+ *  second spinning thread for a shared machine's scheduler to preempt.
  * Every echoed message is compared with what was sent before it counts; the byte count of
  * the throughput run must match on both ends. --callgrind runs the stacks in one thread
  * without timing, for bench/tcp/callgrind.sh (instructions per 200-byte segment received
  * and acknowledged). Options: --json, --budget-ms N (per figure, default 300),
  * --callgrind [--iterations N]. BENCH_TCP_DEBUG=1 in the environment prints the stacks'
- * counters and the sender's congestion state after the throughput run.
+ * counters and the sender's congestion state after the throughput run, and the cost of an
+ * idle stack iteration and of a clock read.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -347,6 +353,141 @@ static void stack_throughput(double *mb_s)
 	*mb_s = (double)arrived / ((double)(t1 - t0) / tpn) * 1e3;
 }
 
+/* The floor the machine sets: one pointer bounced between lcores 0 and 1 over two SP/SC
+ * rte_rings, as the net_ring pair does twice per round trip, without any stack. */
+static struct rte_ring *bounce_ab, *bounce_ba;
+
+static int bounce_loop(void *arg)
+{
+	(void)arg;
+	void *obj;
+	while (!atomic_load_explicit(&b_stop, memory_order_relaxed))
+		if (rte_ring_sc_dequeue(bounce_ab, &obj) == 0)
+			while (rte_ring_sp_enqueue(bounce_ba, obj) != 0)
+				;
+	return 0;
+}
+
+static void ring_pingpong(struct lat *l)
+{
+	bounce_ab = rte_ring_create("bt_bounce_ab", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	bounce_ba = rte_ring_create("bt_bounce_ba", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (bounce_ab == NULL || bounce_ba == NULL)
+		bench_fail("bounce rings");
+	atomic_store(&b_stop, 0);
+	unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
+	if (worker >= RTE_MAX_LCORE || rte_eal_remote_launch(bounce_loop, NULL, worker) != 0)
+		bench_fail("no worker lcore (needs 2 cores)");
+	double tpn = bench_ticks_per_ns();
+	unsigned target = 0;
+	for (unsigned i = 0; i < WARMUP + target || target == 0; i++) {
+		void *obj = &samples[i], *back = NULL;
+		uint64_t t0 = bench_ticks();
+		while (rte_ring_sp_enqueue(bounce_ab, obj) != 0)
+			;
+		while (rte_ring_sc_dequeue(bounce_ba, &back) != 0)
+			;
+		uint64_t t1 = bench_ticks();
+		if (back != obj)
+			bench_fail("ring bounce returned another object");
+		if (i == WARMUP - 1)
+			target = sample_target(samples[WARMUP / 2]);
+		samples[i < WARMUP ? i : i - WARMUP] = (double)(t1 - t0) / tpn;
+	}
+	stop_b();
+	rte_ring_free(bounce_ab);
+	rte_ring_free(bounce_ba);
+	summarize(samples, target, l);
+}
+
+/* The same two stacks driven by one thread in turn: no cross-core hand-off and no second
+ * thread for the scheduler to preempt, so this is the stacks' own processing cost. */
+static void stack_pingpong_1thread(struct lat *l)
+{
+	uint8_t back[MSG_LEN];
+	double tpn = bench_ticks_per_ns();
+	struct rte_mbuf *bufs[BURST];
+	unsigned target = 0;
+	for (unsigned i = 0; i < WARMUP + target || target == 0; i++) {
+		struct rte_mbuf *m = msg_mbuf(A.port.pool);
+		uint64_t t0 = bench_ticks();
+		if (dp_tcp_send(A.st, A.conn, m) != DP_TCP_OK)
+			bench_fail("stack send refused with one message in flight");
+		unsigned got = 0;
+		while (got < MSG_LEN) {
+			uint64_t now = dp_lcore_now_us();
+			pump(&A, now);
+			pump(&B, now);
+			int n = dp_tcp_recv(B.st, B.conn, bufs, BURST);
+			for (int j = 0; j < n; j++)
+				if (dp_tcp_send(B.st, B.conn, bufs[j]) != DP_TCP_OK)
+					bench_fail("echo send refused");
+			if (n > 0)
+				pump(&B, now);
+			pump(&A, now);
+			n = dp_tcp_recv(A.st, A.conn, bufs, BURST);
+			for (int j = 0; j < n; j++) {
+				for (struct rte_mbuf *sg = bufs[j]; sg; sg = sg->next) {
+					if (got + sg->data_len > MSG_LEN)
+						bench_fail("stack echo longer than the message");
+					memcpy(back + got, rte_pktmbuf_mtod(sg, void *), sg->data_len);
+					got += sg->data_len;
+				}
+				rte_pktmbuf_free(bufs[j]);
+			}
+		}
+		uint64_t t1 = bench_ticks();
+		if (memcmp(back, msg, MSG_LEN) != 0)
+			bench_fail("stack echo differs from the message");
+		if (i == WARMUP - 1)
+			target = sample_target(samples[WARMUP / 2]);
+		samples[i < WARMUP ? i : i - WARMUP] = (double)(t1 - t0) / tpn;
+		drain_events(&A);
+		drain_events(&B);
+	}
+	summarize(samples, target, l);
+}
+
+static void stack_throughput_1thread(double *mb_s)
+{
+	struct rte_mbuf *bufs[BURST];
+	double tpn = bench_ticks_per_ns();
+	uint64_t sent = 0, arrived = 0, in_window = 0, t0 = bench_ticks();
+	uint64_t end = t0 + (uint64_t)(opts.budget_ms * 1e6 * tpn);
+	uint64_t drain_until = end + (uint64_t)(5e9 * tpn);
+	for (uint64_t now_t = t0; now_t < end || (arrived < sent && now_t < drain_until);
+	     now_t = bench_ticks()) {
+		uint64_t now = dp_lcore_now_us();
+		while (now_t < end && dp_tcp_send_space(A.st, A.conn) >= SEG) {
+			struct rte_mbuf *m = dp_mbuf_alloc_tx(A.port.pool);
+			if (m == NULL)
+				break;
+			rte_pktmbuf_append(m, SEG);
+			if (dp_tcp_send(A.st, A.conn, m) != DP_TCP_OK) {
+				rte_pktmbuf_free(m);
+				break;
+			}
+			sent += SEG;
+		}
+		pump(&A, now);
+		pump(&B, now);
+		int n;
+		while ((n = dp_tcp_recv(B.st, B.conn, bufs, BURST)) > 0)
+			for (int j = 0; j < n; j++) {
+				arrived += bufs[j]->pkt_len;
+				rte_pktmbuf_free(bufs[j]);
+			}
+		drain_events(&A);
+		drain_events(&B);
+		if (now_t < end)
+			in_window = arrived;
+	}
+	if (arrived != sent)
+		bench_fail("stack throughput (1 thread): %lu bytes sent, %lu received",
+			   (unsigned long)sent, (unsigned long)arrived);
+	*mb_s = (double)in_window / ((double)(end - t0) / tpn) * 1e3;
+}
+
 /* ---- kernel sockets over loopback ---- */
 
 static void pin(unsigned cpu)
@@ -577,9 +718,25 @@ int main(int argc, char **argv)
 	if (!opts.json)
 		printf("%-24s %-14s %10s %10s %10s %10s %9s\n", "workload", "impl", "p50", "p99",
 		       "p99.9", "mean", "samples");
-	struct lat ls, lk;
+	if (getenv("BENCH_TCP_DEBUG")) {
+		uint64_t t0 = bench_ticks();
+		for (int i = 0; i < 100000; i++)
+			pump(&B, dp_lcore_now_us());
+		fprintf(stderr, "idle pump: %.1f ns\n",
+			(double)(bench_ticks() - t0) / bench_ticks_per_ns() / 100000);
+		t0 = bench_ticks();
+		for (int i = 0; i < 100000; i++)
+			(void)dp_lcore_now_us();
+		fprintf(stderr, "now_us: %.1f ns\n",
+			(double)(bench_ticks() - t0) / bench_ticks_per_ns() / 100000);
+	}
+	struct lat ls, lk, l1, lr;
+	ring_pingpong(&lr);
+	print_lat("ring_bounce", &lr);
 	stack_pingpong(&ls);
 	print_lat("fixmux_stack", &ls);
+	stack_pingpong_1thread(&l1);
+	print_lat("fixmux_1thread", &l1);
 	kernel_pingpong(&lk);
 	print_lat("linux_kernel", &lk);
 	double ratio = ls.p50 / lk.p50;
@@ -590,9 +747,11 @@ int main(int argc, char **argv)
 	else
 		printf("%-24s %-14s %10.3f %10.3f   (target p50 <= 0.25: %s)\n", "ratio stack/kernel", "",
 		       ratio, ls.p99 / lk.p99, ratio <= 0.25 ? "met" : "NOT met");
-	double ts, tk;
+	double ts, tk, t1;
 	stack_throughput(&ts);
 	print_tput("fixmux_stack", ts);
+	stack_throughput_1thread(&t1);
+	print_tput("fixmux_1thread", t1);
 	kernel_throughput(&tk);
 	print_tput("linux_kernel", tk);
 	return 0;
