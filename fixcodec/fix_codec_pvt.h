@@ -157,19 +157,15 @@ static inline void fix_copy(char *dst, const char *src, size_t n)
 	}
 }
 
-/* Byte sum of the n <= 16 bytes ending at end, when the 16 bytes before end are readable
- * (the encoder's own buffer): one masked load instead of a byte loop. */
-static inline uint32_t fix_sum_last16(const char *end, size_t n)
+/* Byte sum of bytes just written by small stores, one byte at a time: a 16-byte load over
+ * them cannot be served by store forwarding and stalls until the stores retire (measured:
+ * encoding 30% slower with PSADBW on its own output). */
+static inline uint32_t fix_sum_fresh(const char *p, size_t n)
 {
-#ifdef __SSE2__
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
-	__m128i k = _mm_loadu_si128((const __m128i *)(const void *)(fix_sum_tail_mask + n));
-	__m128i s = _mm_sad_epu8(_mm_and_si128(v, k), _mm_setzero_si128());
-	return (uint32_t)_mm_cvtsi128_si32(s) +
-	       (uint32_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(s, s));
-#else
-	return fix_sum_inline(end - n, n);
-#endif
+	uint32_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += (unsigned char)p[i];
+	return s;
 }
 
 #endif

@@ -143,12 +143,8 @@ static inline size_t put_tag(char *out, uint32_t tag)
  * finish never rereads the body. */
 static inline void commit(struct fix_encoder *e, size_t n)
 {
-	size_t end = e->pos + n;
-	if (n <= 16 && end >= 16)
-		e->sum += fix_sum_last16(e->buf + end, n);
-	else
-		e->sum += fix_sum_inline(e->buf + e->pos, n);
-	e->pos = end;
+	e->sum += fix_sum_fresh(e->buf + e->pos, n);
+	e->pos += n;
 }
 
 void fix_enc_begin(struct fix_encoder *e, char *buf, size_t cap, enum fix_version ver,
@@ -183,10 +179,12 @@ void fix_enc_str(struct fix_encoder *e, uint32_t tag, const char *s, size_t len)
 		return;
 	char *o = e->buf + e->pos;
 	size_t n = put_tag(o, tag);
+	/* The value's sum comes from the caller's bytes, not from the fresh copy. */
+	e->sum += fix_sum_fresh(o, n) + fix_sum_inline(s, len) + FIX_SOH;
 	fix_copy(o + n, s, len);
 	n += len;
 	o[n++] = FIX_SOH;
-	commit(e, n);
+	e->pos += n;
 }
 
 void fix_enc_cstr(struct fix_encoder *e, uint32_t tag, const char *s)
@@ -286,7 +284,8 @@ void fix_enc_raw(struct fix_encoder *e, const char *bytes, size_t len)
 	if (!reserve(e, len))
 		return;
 	memcpy(e->buf + e->pos, bytes, len);
-	commit(e, len);
+	e->sum += fix_sum_inline(bytes, len);
+	e->pos += len;
 }
 
 /* "10=ddd<SOH>" */
