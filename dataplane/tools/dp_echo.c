@@ -159,6 +159,7 @@ static void write_stats(struct app *a)
 	for (int i = 0; i < E_COUNT; i++)
 		fprintf(f, "%s %lu\n", echo_counter_names[i], (unsigned long)a->c[i]);
 	fprintf(f, "conns_in_use %u\n", dp_stack_conns_in_use(a->st));
+	fprintf(f, "port_csum %u\n", a->port.csum); /* DP_CSUM_* offloads found on the port */
 	/* Readers wait for a higher number to know the file was written after some event. */
 	fprintf(f, "stats_seq %lu\n", (unsigned long)++a->stats_seq);
 	fclose(f);

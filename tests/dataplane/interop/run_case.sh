@@ -23,6 +23,8 @@ server_clients)
 	expect_stat echo_mismatch -eq 0
 	expect_stat tcp_passive_opens -eq 48
 	expect_stat tcp_rsts_out -eq 0
+	# net_tap offers IPv4 and TCP checksum offload both ways: dp_port found and enabled it
+	expect_stat port_csum -eq 15
 	echo_stop
 	;;
 server_large)
