@@ -18,8 +18,10 @@
 #include "dp_stack.h"
 #include "dp_test_eal.h"
 
-#define US_IP RTE_IPV4(198, 18, 0, 1)
-#define PEER_IP RTE_IPV4(198, 18, 0, 2)
+/* RTE_IPV4() shifts an int into the sign bit (undefined behaviour under UBSan). */
+#define TP_IPV4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+#define US_IP TP_IPV4(198, 18, 0, 1)
+#define PEER_IP TP_IPV4(198, 18, 0, 2)
 #define US_PORT 5001
 #define PEER_PORT 40000
 #define PEER_ISS 1000000u

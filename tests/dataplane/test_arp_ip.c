@@ -3,7 +3,7 @@
 #define ALLOW_EXPERIMENTAL_API 1
 #include "tcp_test_peer.h"
 
-#define OTHER_IP RTE_IPV4(198, 18, 0, 3)
+#define OTHER_IP TP_IPV4(198, 18, 0, 3)
 static const struct rte_ether_addr other_mac = {{0x02, 0, 0, 0, 0, 3}};
 
 static void setup(void)
@@ -66,7 +66,7 @@ Test(arp_ip, request_for_our_address_is_answered_and_others_are_not)
 	cr_assert(rte_is_same_ether_addr(&ah->arp_data.arp_sha, &us_mac));
 	cr_assert_eq(rte_be_to_cpu_32(ah->arp_data.arp_tip), OTHER_IP);
 	rte_pktmbuf_free(m);
-	send_arp(RTE_ARP_OP_REQUEST, &other_mac, OTHER_IP, RTE_IPV4(198, 18, 0, 77), &bcast);
+	send_arp(RTE_ARP_OP_REQUEST, &other_mac, OTHER_IP, TP_IPV4(198, 18, 0, 77), &bcast);
 	tp_none();
 	cr_assert_eq(dp_stack_counter(tp_st, DP_CTR_ARP_REPLIES_TX), 1);
 }
@@ -149,7 +149,7 @@ Test(arp_ip, dynamic_entries_expire_and_static_ones_do_not)
 Test(arp_ip, off_link_destination_goes_to_gateway_or_is_dropped)
 {
 	int rc;
-	dp_tcp_connect(tp_st, RTE_IPV4(198, 19, 5, 5), 80, 40000, &rc);
+	dp_tcp_connect(tp_st, TP_IPV4(198, 19, 5, 5), 80, 40000, &rc);
 	tp_none();
 	cr_assert_eq(dp_stack_counter(tp_st, DP_CTR_DROP_NO_ROUTE), 1);
 	for (uint32_t i = 0; i < tp_st->nconns; i++)
@@ -158,7 +158,7 @@ Test(arp_ip, off_link_destination_goes_to_gateway_or_is_dropped)
 	dp_stack_destroy(tp_st);
 	tp_cfg.gateway = PEER_IP;
 	tp_start();
-	dp_conn_t c = dp_tcp_connect(tp_st, RTE_IPV4(198, 19, 5, 5), 80, 40000, &rc);
+	dp_conn_t c = dp_tcp_connect(tp_st, TP_IPV4(198, 19, 5, 5), 80, 40000, &rc);
 	struct rte_mbuf *m = take_one();
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	cr_assert(rte_is_same_ether_addr(&eh->dst_addr, &peer_mac), "via the gateway's MAC");

@@ -24,8 +24,10 @@
 #include "dp_stack.h"
 #include "dp_test_eal.h"
 
-#define IP_A RTE_IPV4(198, 18, 1, 1)
-#define IP_B RTE_IPV4(198, 18, 1, 2)
+/* RTE_IPV4() shifts an int into the sign bit (undefined behaviour under UBSan). */
+#define TP_IPV4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+#define IP_A TP_IPV4(198, 18, 1, 1)
+#define IP_B TP_IPV4(198, 18, 1, 2)
 #define PORT_B 9000
 #define N_MBUFS 8191
 #define STEP_US 10
