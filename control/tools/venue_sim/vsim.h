@@ -38,6 +38,7 @@ struct vsim_sess_cfg {
 	char theirs[VSIM_ID_MAX]; /* the client's CompID */
 	bool reset;               /* sequence numbers reset at every Logon */
 	bool drop_copy;           /* receives a copy of every execution of the order sessions */
+	bool next_expected;       /* NextExpectedMsgSeqNum(789) on Logon (FIX.4.4, FIXT.1.1) */
 };
 
 struct vsim_cfg {
@@ -60,7 +61,7 @@ struct vsim_cfg {
 /* Parses the command line into cfg. Returns 0, 1 for --help (usage printed into err), or -1
  * with a message naming the bad option in err. */
 int vsim_cli_parse(int argc, char **argv, struct vsim_cfg *cfg, char *err, size_t err_cap);
-/* Parses one session spec "BEGINSTRING:OURS:THEIRS[:reset][:dropcopy]". */
+/* Parses one session spec "BEGINSTRING:OURS:THEIRS[:reset][:dropcopy][:nextexpected]". */
 int vsim_parse_session(const char *spec, struct vsim_sess_cfg *s, char *err, size_t err_cap);
 extern const char vsim_usage[];
 

@@ -8,7 +8,8 @@
 
 const char vsim_usage[] =
 	"usage: fixmux-venue-sim --listen ADDR:PORT --mode echo|exchange --store DIR\n"
-	"         (--session BEGINSTRING:OURCOMPID:THEIRCOMPID[:reset][:dropcopy] ... |\n"
+	"         (--session BEGINSTRING:OURCOMPID:THEIRCOMPID[:reset][:dropcopy][:nextexpected]\n"
+	"          ... |\n"
 	"          --sessions FILE)\n"
 	"         [--fsync none|batch|always] [--heartbeat-check] [--seed N]\n"
 	"         [--md-interval-ms N] [--fill-ratio P] [--stats-file F] [--port-file F] [--quiet]\n"
@@ -34,13 +35,13 @@ static int copy(char *dst, size_t cap, const char *src, size_t len)
 int vsim_parse_session(const char *spec, struct vsim_sess_cfg *s, char *err, size_t err_cap)
 {
 	memset(s, 0, sizeof(*s));
-	const char *parts[6];
-	size_t lens[6];
+	const char *parts[7];
+	size_t lens[7];
 	int n = 0;
 	const char *p = spec;
 	for (;;) {
 		const char *c = strchr(p, ':');
-		if (n == 6)
+		if (n == 7)
 			return fail(err, err_cap, "session '%s': too many ':' parts%s", spec, "");
 		parts[n] = p;
 		lens[n] = c != NULL ? (size_t)(c - p) : strlen(p);
@@ -51,8 +52,8 @@ int vsim_parse_session(const char *spec, struct vsim_sess_cfg *s, char *err, siz
 	}
 	if (n < 3)
 		return fail(err, err_cap,
-			    "session '%s': expected BEGINSTRING:OURCOMPID:THEIRCOMPID[:reset][:dropcopy]%s",
-			    spec, "");
+			    "session '%s': expected BEGINSTRING:OURCOMPID:THEIRCOMPID[:flag...]%s", spec,
+			    "");
 	s->ver = fix_version_from(parts[0], lens[0]);
 	if (s->ver == FIX_VER_UNKNOWN)
 		return fail(err, err_cap,
@@ -67,10 +68,12 @@ int vsim_parse_session(const char *spec, struct vsim_sess_cfg *s, char *err, siz
 			s->reset = true;
 		else if (lens[i] == 8 && memcmp(parts[i], "dropcopy", 8) == 0)
 			s->drop_copy = true;
+		else if (lens[i] == 12 && memcmp(parts[i], "nextexpected", 12) == 0)
+			s->next_expected = true;
 		else
 			return fail(err, err_cap,
-				    "session '%s': unknown flag '%s' (reset or dropcopy expected)", spec,
-				    parts[i]);
+				    "session '%s': unknown flag '%s' (reset, dropcopy or nextexpected "
+				    "expected)", spec, parts[i]);
 	}
 	return 0;
 }

@@ -434,6 +434,7 @@ static int open_sessions(char *err, size_t cap)
 		sc.sender_comp_id = ss->cfg.ours;
 		sc.target_comp_id = ss->cfg.theirs;
 		sc.reset_on_logon = ss->cfg.reset;
+		sc.next_expected_seq = ss->cfg.next_expected;
 		sc.max_msg = MAX_MSG;
 		if (!sim.cfg.heartbeat_check) {
 			/* Without --heartbeat-check a silent peer is never probed nor dropped (a
@@ -452,9 +453,10 @@ static int open_sessions(char *err, size_t cap)
 			return -1;
 		uint64_t in, out;
 		ctl_journal_get_seqs(ss->j, &in, &out);
-		vlog(&sim, "session %s %s->%s%s%s: next in %llu, next out %llu, journal %s",
+		vlog(&sim, "session %s %s->%s%s%s%s: next in %llu, next out %llu, journal %s",
 		     fix_version_str(ss->cfg.ver), ss->cfg.ours, ss->cfg.theirs,
 		     ss->cfg.reset ? " reset" : "", ss->cfg.drop_copy ? " dropcopy" : "",
+		     ss->cfg.next_expected ? " nextexpected" : "",
 		     (unsigned long long)in, (unsigned long long)out, dir);
 	}
 	vsim_app_after_load(&sim);

@@ -26,7 +26,7 @@ Test(vsim_cli, a_full_command_line)
 	char err[512];
 	const char *a[] = {"--listen", "127.0.0.1:9876", "--mode", "echo", "--store", "/tmp/x",
 			   "--session", "FIX.4.4:ISLD:TW44:reset", "--session",
-			   "FIXT.1.1:V:DC:dropcopy", "--fsync", "batch", "--heartbeat-check",
+			   "FIXT.1.1:V:DC:dropcopy:nextexpected", "--fsync", "batch", "--heartbeat-check",
 			   "--seed", "42", "--md-interval-ms", "250", "--fill-ratio", "0.25",
 			   "--stats-file", "/tmp/s.json", NULL};
 	cr_assert_eq(parse(&cfg, err, sizeof(err), a), 0, "%s", err);
@@ -39,7 +39,8 @@ Test(vsim_cli, a_full_command_line)
 	cr_assert_str_eq(cfg.sess[0].theirs, "TW44");
 	cr_assert(cfg.sess[0].reset && !cfg.sess[0].drop_copy);
 	cr_assert_eq(cfg.sess[1].ver, FIX_VER_T11);
-	cr_assert(cfg.sess[1].drop_copy && !cfg.sess[1].reset);
+	cr_assert(cfg.sess[1].drop_copy && !cfg.sess[1].reset && cfg.sess[1].next_expected);
+	cr_assert(!cfg.sess[0].next_expected);
 	cr_assert_eq(cfg.fsync, CTL_JOURNAL_FSYNC_BATCH);
 	cr_assert(cfg.heartbeat_check);
 	cr_assert_eq(cfg.seed, 42);

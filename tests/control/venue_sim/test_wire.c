@@ -558,6 +558,35 @@ Test(venue_sim, garbage_before_logon_closes_and_after_logon_is_ignored)
 	vc_close(&c);
 }
 
+/* With the nextexpected flag the Logon answer carries NextExpectedMsgSeqNum(789), and a
+ * client's 789 below what was sent makes the simulator resend the rest right away. */
+Test(venue_sim, next_expected_msg_seq_num_on_logon)
+{
+	const char *const sess[] = {"--session", "FIX.4.4:VENUE:CLI:nextexpected", NULL};
+	start("exchange", "0", sess);
+	static struct vclient c;
+	connect_logon(&c, FIX_VER_44, "CLI", "VENUE", false);
+	cr_assert_str_eq(vc_get(&c.m, 789), "2");
+	send_order(&c, "N1", "10", "1.1");
+	const struct fix_msg *m = must(&c, "8");
+	cr_assert_str_eq(vc_get(m, 34), "2");
+	vc_close(&c); /* as if the acknowledgement had been lost with the connection */
+
+	c.fd = -1;
+	cr_assert_eq(vc_connect(&c, vp.port, FIX_VER_44, "CLI", "VENUE"), 0);
+	cr_assert_eq(vc_send(&c, "A", "98=0|108=30|789=2|"), 0);
+	m = must(&c, "A");
+	cr_assert_str_eq(vc_get(m, 789), "4", "Logon 1, order 2, Logon 3 received");
+	m = must(&c, "8");
+	cr_assert_str_eq(vc_get(m, 34), "2");
+	cr_assert_str_eq(vc_get(m, 43), "Y");
+	cr_assert_str_eq(vc_get(m, 11), "N1");
+	/* then the cancel of N1, reported after the Logon exchange */
+	m = must(&c, "8");
+	cr_assert_str_eq(vc_get(m, 150), "4");
+	vc_close(&c);
+}
+
 /* Echo mode is exercised by test_acceptance_wire.c: every QuickFIX acceptance scenario over
  * the wire. */
 
