@@ -99,12 +99,15 @@ struct fix_out_header {
 #define FIX_MAX_REWRITE_HEADER 512
 
 /* Header fields are written as 8, 9, 35, then 34, 43, 49, 52, 56, 115, 122, 128 (ascending,
- * as QuickFIX orders them), then extra. h's strings may point into m's old header: the new
- * header is assembled aside first (at most FIX_MAX_REWRITE_HEADER bytes, else FIX_E_NO_ROOM)
- * and copied in front of the body last. A signature (93/89) is dropped, since it could not
- * be valid for the new header. Errors: FIX_E_NO_ROOM (headroom or header too big, or a
+ * as QuickFIX orders them), then extra; the fields after 9 may take at most
+ * FIX_MAX_REWRITE_HEADER bytes (else FIX_E_NO_ROOM). The header is written straight in front
+ * of the body; h's strings may nevertheless point into m's old header (e.g. CompIDs taken
+ * from it): then it is assembled aside first. A signature (93/89) is dropped, since it could
+ * not be valid for the new header. Errors: FIX_E_NO_ROOM (headroom or header too big, or a
  * trailer position leaving fewer than 7 bytes), FIX_E_BAD_BEGIN (unknown h->ver),
- * FIX_E_FORMAT (no msg_type); nothing is written on error.
+ * FIX_E_FORMAT (no msg_type); nothing is written on error. m must come from a fix_parse
+ * that returned FIX_OK (or an error after which parsing went on: BAD_TAG, NO_VALUE,
+ * NO_EQUALS).
  *
  * Writes h's header immediately in front of m's body (at m->buf + m->hdr.body_off) and a new
  * trailer after it (at m->buf + m->hdr.trailer_off). The body bytes are neither moved nor
