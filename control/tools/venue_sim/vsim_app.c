@@ -657,6 +657,18 @@ void vsim_app_tick(struct vsim_sim *sim)
 	}
 }
 
+int64_t vsim_app_next_due(const struct vsim_sim *sim)
+{
+	int64_t due = INT64_MAX;
+	for (int i = 0; i < VSIM_MAX_SUBS; i++)
+		if (sim->feed.subs[i].used && sim->feed.subs[i].next_ns < due)
+			due = sim->feed.subs[i].next_ns;
+	for (int i = 0; i < VSIM_MAX_QUOTES; i++)
+		if (sim->feed.quotes[i].used && sim->feed.quotes[i].next_ns < due)
+			due = sim->feed.quotes[i].next_ns;
+	return due;
+}
+
 void vsim_app_counters(struct vsim_sim *sim)
 {
 	const struct vsim_book *bk = &sim->book;

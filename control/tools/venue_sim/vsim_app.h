@@ -63,6 +63,8 @@ void vsim_app_logged_on(struct vsim_sim *sim, struct vsim_sess *ss);
 void vsim_app_logged_out(struct vsim_sim *sim, struct vsim_sess *ss);
 /* Market data increments and quote streams due at sim->now. */
 void vsim_app_tick(struct vsim_sim *sim);
+/* When the next increment or quote is due (INT64_MAX when none is). */
+int64_t vsim_app_next_due(const struct vsim_sim *sim);
 /* Counters of the book folded into sim->c. */
 void vsim_app_counters(struct vsim_sim *sim);
 /* UTCTimestamp with milliseconds (21 bytes + NUL). */

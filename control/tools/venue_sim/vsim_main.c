@@ -604,8 +604,11 @@ int main(int argc, char **argv)
 								   (conns[i].ntx > 0 ? POLLOUT : 0))};
 			pci[n++] = i;
 		}
-		/* 10 ms: the granularity of market-data ticks, quote streams and session timers. */
-		int pr = poll(pfd, (nfds_t)n, 10);
+		/* At most 10 ms (session timers need no finer grain), less when a market-data
+		 * increment or a quote is due sooner (--md-interval-ms may be 1). */
+		int64_t due = vsim_app_next_due(&sim) - now_ns();
+		int timeout = due <= 0 ? 0 : due >= 10000000 ? 10 : (int)((due + 999999) / 1000000);
+		int pr = poll(pfd, (nfds_t)n, timeout);
 		sim.now = now_ns();
 		for (int k = 0; pr > 0 && k < n; k++) {
 			if (pfd[k].revents == 0)
