@@ -623,6 +623,19 @@ static void conn_input(struct dp_stack *st, struct dp_conn *c, struct rte_mbuf *
 		tcp_send_syn(st, c);
 		goto drop;
 	}
+	/* A new SYN for a connection in TIME_WAIT, above the old sequence space (and with a newer
+	 * timestamp if any): the old incarnation is over, the listener takes the new one
+	 * (RFC 9293 §3.6.1 note, RFC 6191). */
+	if (c->state == DP_TCP_TIME_WAIT && (fl & TCP_FL_SYN) && !(fl & (TCP_FL_ACK | TCP_FL_RST)) &&
+	    TCP_SEQ_GT(s->seq, c->rcv_nxt) &&
+	    (!c->ts_ok || !s->has_ts || TCP_SEQ_GT(s->tsval, c->ts_recent))) {
+		struct dp_conn *l = tcp_find_listener(st, c->lip, c->lport);
+		if (l) {
+			tcp_conn_done(st, c, 0);
+			listen_input(st, l, ip, th, s);
+			goto drop;
+		}
+	}
 	/* PAWS (RFC 7323 §5.3): a timestamp older than ts_recent marks an old duplicate. */
 	if (c->ts_ok && s->has_ts && !(fl & TCP_FL_RST) && TCP_SEQ_LT(s->tsval, c->ts_recent)) {
 		/* RFC 7323 §5.5: after 24 days idle ts_recent is stale, not the segment. */
@@ -683,6 +696,10 @@ static void conn_input(struct dp_stack *st, struct dp_conn *c, struct rte_mbuf *
 		}
 		if (c->state == DP_TCP_SYN_RCVD && c->passive && !c->accepted)
 			tcp_conn_free(st, c); /* back to LISTEN: the listener simply forgets it */
+		else if (c->state == DP_TCP_TIME_WAIT)
+			/* Both FINs were exchanged: the connection ended in order, the RST only
+			 * shortens TIME_WAIT (e.g. the peer answered a late duplicate of ours). */
+			tcp_conn_done(st, c, 0);
 		else
 			tcp_conn_done(st, c, c->state == DP_TCP_SYN_RCVD ? DP_TCP_EREFUSED
 									: DP_TCP_ERESET);

@@ -105,7 +105,8 @@ Test(tcp_rfc5961, rst_with_exact_sequence_closes_in_every_synchronized_state)
 			     dp_tcp_state_name(synced[i]));
 		int err = 0;
 		cr_assert(tp_events_for(c, &err) & DP_EV_CLOSED);
-		cr_assert_eq(err, DP_TCP_ERESET);
+		/* In TIME_WAIT both FINs are done: a RST only shortens TIME_WAIT. */
+		cr_assert_eq(err, synced[i] == DP_TCP_TIME_WAIT ? 0 : DP_TCP_ERESET);
 		dp_tcp_close(tp_st, c);
 		cr_assert_eq(dp_stack_conns_in_use(tp_st), 0);
 	}
@@ -135,7 +136,7 @@ Test(tcp_rfc5961, rst_in_window_but_not_exact_gets_a_challenge_ack_in_every_stat
 
 Test(tcp_rfc5961, syn_in_every_synchronized_state_gets_a_challenge_ack)
 {
-	for (unsigned i = 1; i < RTE_DIM(synced); i++) {
+	for (unsigned i = 1; i + 1 < RTE_DIM(synced); i++) { /* TIME_WAIT: see below */
 		fresh();
 		uint32_t nxt;
 		dp_conn_t c = reach(synced[i], &nxt);
@@ -150,6 +151,25 @@ Test(tcp_rfc5961, syn_in_every_synchronized_state_gets_a_challenge_ack)
 		cr_assert_eq(dp_tcp_state(tp_st, c), synced[i], "a SYN never resets a connection");
 	}
 	fresh();
+}
+
+Test(tcp_rfc5961, time_wait_new_syn_above_old_space_opens_a_new_incarnation)
+{
+	uint32_t nxt;
+	dp_conn_t c = reach(DP_TCP_TIME_WAIT, &nxt);
+	tp_send(F_SYN, nxt - 100000, 0, 1000, NULL, 0);
+	struct cap a = tp_one();
+	cr_assert_eq(a.flags, F_ACK, "an old SYN is challenged");
+	cr_assert_eq(dp_tcp_state(tp_st, c), DP_TCP_TIME_WAIT);
+	tp_send(F_SYN, nxt + 5000, 0, 1000, NULL, 0);
+	a = tp_one();
+	cr_assert_eq(a.flags, F_SYN | F_ACK, "a new SYN above RCV.NXT starts a new connection");
+	cr_assert_eq(a.ack, nxt + 5001);
+	int err = -1;
+	cr_assert(tp_events_for(c, &err) & DP_EV_CLOSED);
+	cr_assert_eq(err, 0);
+	dp_tcp_close(tp_st, c);
+	cr_assert_eq(dp_stack_conns_in_use(tp_st), 1, "the new embryonic connection");
 }
 
 Test(tcp_rfc5961, challenge_acks_are_rate_limited_per_second)
