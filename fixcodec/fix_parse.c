@@ -30,8 +30,9 @@ static inline uint64_t soh_mask64(const char *p)
 }
 
 /* SOH bits of buf[base, min(base + 64, len)), never reading outside buf[0, len): the last
- * partial block is read as the 64 bytes ending at len, or copied when the whole message is
- * shorter than 64 bytes. */
+ * partial block is read as the 64 bytes ending at len; a message shorter than 64 bytes as
+ * 16-byte chunks, the last one ending at len (copying it aside instead would make the loads
+ * wait for the copy's stores). */
 static inline uint64_t block_mask(const char *buf, size_t base, size_t len)
 {
 	size_t r = len - base;
@@ -39,6 +40,23 @@ static inline uint64_t block_mask(const char *buf, size_t base, size_t len)
 		return soh_mask64(buf + base);
 	if (len >= 64)
 		return soh_mask64(buf + len - 64) >> (64 - r);
+#ifdef __SSE2__
+	if (len >= 16) {
+		const __m128i soh = _mm_set1_epi8(FIX_SOH);
+		uint64_t m = 0;
+		size_t off = 0;
+		for (; off + 16 <= len; off += 16)
+			m |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+				     _mm_loadu_si128((const __m128i *)(const void *)(buf + off)), soh))
+			     << off;
+		if (off < len) {
+			uint32_t last = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+				_mm_loadu_si128((const __m128i *)(const void *)(buf + len - 16)), soh));
+			m |= (uint64_t)(last >> (16 - (len - off))) << off;
+		}
+		return m;
+	}
+#endif
 	char tmp[64];
 	memset(tmp, 0, sizeof(tmp));
 	memcpy(tmp, buf + base, r);
