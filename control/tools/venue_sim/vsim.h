@@ -54,6 +54,7 @@ struct vsim_cfg {
 	uint32_t md_interval_ms;
 	uint32_t fill_permille;   /* --fill-ratio as parts per thousand */
 	char stats_file[512];
+	uint32_t stats_interval_ms; /* also rewrite --stats-file this often (0: only at exit) */
 	char port_file[512];      /* where the bound port is written (for tests and scripts) */
 	bool quiet;
 };

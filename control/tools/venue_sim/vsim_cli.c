@@ -12,7 +12,8 @@ const char vsim_usage[] =
 	"          ... |\n"
 	"          --sessions FILE)\n"
 	"         [--fsync none|batch|always] [--heartbeat-check] [--seed N]\n"
-	"         [--md-interval-ms N] [--fill-ratio P] [--stats-file F] [--port-file F] [--quiet]\n"
+	"         [--md-interval-ms N] [--fill-ratio P] [--stats-file F] [--stats-interval-ms N]\n"
+	"         [--port-file F] [--quiet]\n"
 	"  BEGINSTRING is FIX.4.2, FIX.4.4 or FIXT.1.1 (FIX 5.0 SP2 application messages).\n"
 	"  PORT 0 binds an ephemeral port; the port is printed (\"listening on ADDR:PORT\")\n"
 	"  and written to --port-file. See docs/venue-sim.md.\n";
@@ -194,7 +195,8 @@ int vsim_cli_parse(int argc, char **argv, struct vsim_cfg *cfg, char *err, size_
 		}
 		static const char *const with_value[] = {
 			"--listen", "--mode", "--store", "--session", "--sessions", "--fsync", "--seed",
-			"--md-interval-ms", "--fill-ratio", "--stats-file", "--port-file"};
+			"--md-interval-ms", "--fill-ratio", "--stats-file", "--port-file",
+			"--stats-interval-ms"};
 		bool known = false;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
 			known |= strcmp(o, with_value[k]) == 0;
@@ -250,6 +252,12 @@ int vsim_cli_parse(int argc, char **argv, struct vsim_cfg *cfg, char *err, size_
 				return fail(err, cap,
 					    "--fill-ratio '%s': expected a number from 0 to 1 (at most 3 "
 					    "decimals)%s", v, "");
+		} else if (strcmp(o, "--stats-interval-ms") == 0) {
+			if (parse_u64(v, 3600000, &u) != 0)
+				return fail(err, cap,
+					    "--stats-interval-ms '%s': expected an integer 0..3600000%s", v,
+					    "");
+			cfg->stats_interval_ms = (uint32_t)u;
 		} else if (strcmp(o, "--stats-file") == 0) {
 			if (copy(cfg->stats_file, sizeof(cfg->stats_file), v, strlen(v)) != 0)
 				return fail(err, cap, "--stats-file '%s': empty or too long%s", v, "");
@@ -264,6 +272,8 @@ int vsim_cli_parse(int argc, char **argv, struct vsim_cfg *cfg, char *err, size_
 		return fail(err, cap, "--mode echo|exchange is required%s%s", "", "");
 	if (cfg->store[0] == '\0')
 		return fail(err, cap, "--store DIR is required%s%s", "", "");
+	if (cfg->stats_interval_ms != 0 && cfg->stats_file[0] == '\0')
+		return fail(err, cap, "--stats-interval-ms needs --stats-file%s%s", "", "");
 	if (cfg->nsess == 0)
 		return fail(err, cap, "no session configured: give --session or --sessions%s%s", "",
 			    "");

@@ -463,13 +463,17 @@ static int open_sessions(char *err, size_t cap)
 	return 0;
 }
 
-static void write_stats(void)
+/* The counters as JSON into --stats-file (atomically); on stderr too at exit. */
+static void write_stats(bool at_exit)
 {
 	vsim_app_counters(&sim);
-	fprintf(stderr, "venue-sim counters:");
-	for (int i = 0; i < VSIM_C__COUNT; i++)
-		fprintf(stderr, " %s=%llu", vsim_counter_names[i], (unsigned long long)sim.c[i]);
-	fputc('\n', stderr);
+	if (at_exit) {
+		fprintf(stderr, "venue-sim counters:");
+		for (int i = 0; i < VSIM_C__COUNT; i++)
+			fprintf(stderr, " %s=%llu", vsim_counter_names[i],
+				(unsigned long long)sim.c[i]);
+		fputc('\n', stderr);
+	}
 	if (sim.cfg.stats_file[0] == '\0')
 		return;
 	char tmp[600];
@@ -577,6 +581,7 @@ int main(int argc, char **argv)
 	     sim.cfg.listen_addr, sim.cfg.listen_port);
 
 	int64_t stop_deadline = 0;
+	int64_t stats_due = sim.cfg.stats_interval_ms != 0 ? now_ns() : INT64_MAX;
 	static struct pollfd pfd[MAX_CONNS + 1];
 	static int pci[MAX_CONNS + 1];
 	for (;;) {
@@ -637,6 +642,10 @@ int main(int argc, char **argv)
 			after_session_call(ss);
 		}
 		vsim_app_tick(&sim);
+		if (sim.now >= stats_due) {
+			write_stats(false);
+			stats_due = sim.now + (int64_t)sim.cfg.stats_interval_ms * 1000000;
+		}
 		for (int i = 0; i < MAX_CONNS; i++) {
 			struct conn *c = &conns[i];
 			if (c->fd < 0 || !c->closing)
@@ -657,6 +666,6 @@ int main(int argc, char **argv)
 	}
 	vlog(&sim, "stopped");
 	cleanup();
-	write_stats();
+	write_stats(true);
 	return 0;
 }

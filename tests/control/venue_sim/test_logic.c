@@ -28,7 +28,7 @@ Test(vsim_cli, a_full_command_line)
 			   "--session", "FIX.4.4:ISLD:TW44:reset", "--session",
 			   "FIXT.1.1:V:DC:dropcopy:nextexpected", "--fsync", "batch", "--heartbeat-check",
 			   "--seed", "42", "--md-interval-ms", "250", "--fill-ratio", "0.25",
-			   "--stats-file", "/tmp/s.json", NULL};
+			   "--stats-file", "/tmp/s.json", "--stats-interval-ms", "500", NULL};
 	cr_assert_eq(parse(&cfg, err, sizeof(err), a), 0, "%s", err);
 	cr_assert_str_eq(cfg.listen_addr, "127.0.0.1");
 	cr_assert_eq(cfg.listen_port, 9876);
@@ -47,6 +47,7 @@ Test(vsim_cli, a_full_command_line)
 	cr_assert_eq(cfg.md_interval_ms, 250);
 	cr_assert_eq(cfg.fill_permille, 250);
 	cr_assert_str_eq(cfg.stats_file, "/tmp/s.json");
+	cr_assert_eq(cfg.stats_interval_ms, 500);
 }
 
 Test(vsim_cli, each_error_names_the_option)
@@ -72,6 +73,9 @@ Test(vsim_cli, each_error_names_the_option)
 		{{"--seed", "-3", NULL}, "--seed '-3'"},
 		{{"--md-interval-ms", "0", NULL}, "--md-interval-ms '0'"},
 		{{"--frobnicate", NULL}, "'--frobnicate'"},
+		{{"--listen", "h:1", "--mode", "echo", "--store", "/t", "--session", "FIX.4.4:A:B",
+		  "--stats-interval-ms", "5", NULL},
+		 "--stats-interval-ms needs --stats-file"},
 		{{"--listen", NULL}, "--listen needs a value"},
 		{{"--sessions", "/nonexistent/x", NULL}, "--sessions: cannot open '/nonexistent/x'"},
 	};

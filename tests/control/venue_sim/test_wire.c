@@ -395,12 +395,20 @@ Test(venue_sim, quote_request_streams_until_quote_cancel)
 /* SIGTERM: every connected session gets a Logout, the journals are flushed, exit status 0. */
 Test(venue_sim, sigterm_logs_out_and_exits_0)
 {
-	const char *const sess[] = {"--session", "FIX.4.4:VENUE:CLI", NULL};
+	const char *const sess[] = {"--session", "FIX.4.4:VENUE:CLI", "--stats-interval-ms", "10",
+				    NULL};
 	start("exchange", "0", sess);
 	static struct vclient c;
 	connect_logon(&c, FIX_VER_44, "CLI", "VENUE", false);
 	send_order(&c, "S1", "10", "1.1");
 	must(&c, "8");
+	/* --stats-interval-ms: the stats file follows while the simulator runs. */
+	char js[4096] = "";
+	for (int i = 0; i < 500 && strstr(js, "\"orders\": 1,") == NULL; i++) {
+		usleep(10000);
+		vproc_stats(&vp, js, sizeof(js));
+	}
+	cr_assert(strstr(js, "\"orders\": 1,") != NULL, "%s", js);
 	kill(vp.pid, SIGTERM);
 	const struct fix_msg *m = must(&c, "5");
 	cr_assert_str_eq(vc_get(m, 58), "venue simulator shutting down");
