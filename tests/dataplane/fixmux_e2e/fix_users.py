@@ -16,6 +16,9 @@ First:   alice logs on (the first user: fixmux logs on to the venue, alice's Log
          Logout naming alice's connection failure, and fixmux logs out of the venue.
 --venue-pid PID, then: alice and bob log on again and the venue simulator (PID) is stopped
          with SIGTERM: its Logout logs both users out with the venue's cause.
+--slow-reader: frank asks for 720 market data snapshots without reading until fixmux's send
+         backlog is in use, then reads everything (in order, nothing missing); gina subscribes
+         to a stream, never reads, and fixmux resets her once her backlog overflows.
 --venue-down: erin logs on before the venue simulator listens: fixmux's connection is
          refused and erin gets a Logout naming the cause.
 --hold-until-shutdown: dave logs on, creates --ready, and waits for fixmux's Logout
@@ -63,8 +66,17 @@ class User:
         self.rx = []  # every message received, as dicts (tag -> first value), in order
         self.closed = False
 
-    def connect(self):
-        self.sock = socket.create_connection((self.args.host, self.args.port), timeout=TIMEOUT)
+    def connect(self, rcvbuf=None):
+        if rcvbuf is None:
+            self.sock = socket.create_connection((self.args.host, self.args.port),
+                                                 timeout=TIMEOUT)
+        else:
+            # a small receive buffer (set before the handshake fixes the window scale) makes
+            # a reader that stops reading close its window quickly
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(TIMEOUT)
+            self.sock.connect((self.args.host, self.args.port))
         self.buf = b""
         self.closed = False
 
@@ -135,8 +147,8 @@ class User:
         while self.next_msg() is not None:
             pass
 
-    def logon(self, password):
-        self.connect()
+    def logon(self, password, rcvbuf=None):
+        self.connect(rcvbuf)
         self.send("A", [(98, 0), (108, 30), (553, self.name), (554, password)])
 
     def logout(self):
@@ -191,8 +203,8 @@ def wait_stat(args, key, want):
     return s
 
 
-def logon_ok(u, password):
-    u.logon(password)
+def logon_ok(u, password, rcvbuf=None):
+    u.logon(password, rcvbuf)
     m = u.wait_for("Logon reply", lambda m: m.get(35) in ("A", "5"))
     check(m.get(35) == "A", "%s logs on (reply %s %s)" % (u.name, m.get(35), m.get(58, "")))
 
@@ -298,6 +310,74 @@ def venue_logout(args, pw, alice, bob, vsim_pid):
     check(fresh_stats(args)["venue_sessions_up"] == 0, "the venue session is down")
 
 
+SYMBOLS = ["EUR/USD", "GBP/USD", "USD/JPY", "USD/CHF", "AUD/USD", "NZD/USD", "USD/CAD",
+           "EUR/GBP"]
+
+
+def subscribe(u, req_ids, kind="1"):
+    for r in req_ids:
+        fields = [(262, r), (263, kind), (264, 1), (265, 1), (267, 2), (269, 0), (269, 1),
+                  (146, len(SYMBOLS))]
+        fields += [(55, sym) for sym in SYMBOLS]
+        u.send("V", fields)
+
+
+def wait_until(args, what, pred):
+    deadline = time.monotonic() + TIMEOUT
+    s = stats(args)
+    while not pred(s):
+        if time.monotonic() > deadline:
+            raise Failure("fixmux stats: %s not reached within %.0f s" % (what, TIMEOUT))
+        s = stats(args, s["stats_seq"])
+    check(True, "fixmux stats: " + what)
+    return s
+
+
+def slow_reader(args, pw):
+    """frank asks for 720 market data snapshots (90 snapshot-only requests of 8 symbols) and
+    does not read: his closed window fills the stack's send queue (512 mbufs) and the rest
+    waits in the connection's backlog (fewer than its 256 places, so no overflow). Then he
+    reads: every message arrives, in order (contiguous MsgSeqNum), none garbled or missing."""
+    frank = User("frank", args)
+    logon_ok(frank, pw, rcvbuf=4096)
+    base = stats(args)
+    ids = ["S%d" % i for i in range(1, 91)]
+    subscribe(frank, ids, kind="0")
+    wait_until(args, "sends wait in the backlog while frank does not read",
+               lambda s: s["sends_backlogged"] > base["sends_backlogged"])
+    snaps = [frank.wait_for("snapshot %d" % (i + 1), lambda m: m.get(35) == "W")
+             for i in range(len(ids) * len(SYMBOLS))]
+    frank.logout()
+    seqs = [int(m[34]) for m in frank.rx]
+    check(seqs == list(range(seqs[0], seqs[0] + len(seqs))),
+          "frank's %d messages arrived in order, none missing (MsgSeqNum %d..%d)" % (
+              len(seqs), seqs[0], seqs[-1]))
+    got = sorted((m.get(262), m.get(55)) for m in snaps)
+    check(got == sorted((i, sym) for i in ids for sym in SYMBOLS),
+          "frank received each of his %d snapshots exactly once" % len(snaps))
+    s = fresh_stats(args)
+    check(s["sends_backlogged"] > base["sends_backlogged"] and
+          s["backlog_overflows"] == base["backlog_overflows"],
+          "%d sends waited in the backlog, no overflow" % (
+              s["sends_backlogged"] - base["sends_backlogged"]))
+    wait_stat(args, "venue_sessions_up", 0)
+
+
+def stuck_reader(args, pw):
+    """gina subscribes and never reads again: once her backlog is full fixmux resets her
+    connection (it cannot drop bytes from the middle of a FIX stream), which is a user
+    failure: the venue session is logged out."""
+    gina = User("gina", args)
+    logon_ok(gina, pw, rcvbuf=4096)
+    base = stats(args)
+    subscribe(gina, ["G1", "G2", "G3", "G4"])
+    wait_until(args, "a backlog overflow resets gina's connection",
+               lambda s: s["backlog_overflows"] == base["backlog_overflows"] + 1)
+    s = wait_stat(args, "venue_sessions_up", 0)
+    check(s["user_failures"] == base["user_failures"] + 1, "counted as a user failure")
+    gina.sock.close()
+
+
 def venue_down(args, pw):
     """erin logs on while no venue listens: fixmux's connection is refused, and erin's held
     Logon is answered with a Logout naming the cause."""
@@ -337,12 +417,18 @@ def main():
     ap.add_argument("--ready", help="with --hold-until-shutdown: created once logged on")
     ap.add_argument("--venue-pid", type=int,
                     help="then: stop the venue simulator (this pid) with both users online")
+    ap.add_argument("--slow-reader", action="store_true",
+                    help="instead: market data to users that stop reading (backlog, overflow)")
     ap.add_argument("--venue-down", action="store_true",
                     help="instead: a Logon while the venue does not listen")
     args = ap.parse_args()
     with open(args.password_file) as f:
         pw = f.read().strip()
     try:
+        if args.slow_reader:
+            slow_reader(args, pw)
+            stuck_reader(args, pw)
+            return 0
         if args.venue_down:
             venue_down(args, pw)
             return 0
