@@ -39,6 +39,8 @@ struct vsim_sess_cfg {
 	bool reset;               /* sequence numbers reset at every Logon */
 	bool drop_copy;           /* receives a copy of every execution of the order sessions */
 	bool next_expected;       /* NextExpectedMsgSeqNum(789) on Logon (FIX.4.4, FIXT.1.1) */
+	char user[VSIM_ID_MAX];   /* required Username(553), "" when not checked */
+	char password[VSIM_ID_MAX]; /* required Password(554), "" when not checked */
 };
 
 struct vsim_cfg {
@@ -62,7 +64,8 @@ struct vsim_cfg {
 /* Parses the command line into cfg. Returns 0, 1 for --help (usage printed into err), or -1
  * with a message naming the bad option in err. */
 int vsim_cli_parse(int argc, char **argv, struct vsim_cfg *cfg, char *err, size_t err_cap);
-/* Parses one session spec "BEGINSTRING:OURS:THEIRS[:reset][:dropcopy][:nextexpected]". */
+/* Parses one session spec "BEGINSTRING:OURS:THEIRS[:flag]...", flags reset, dropcopy,
+ * nextexpected, user=NAME, password=SECRET. */
 int vsim_parse_session(const char *spec, struct vsim_sess_cfg *s, char *err, size_t err_cap);
 extern const char vsim_usage[];
 

@@ -8,13 +8,13 @@
 
 const char vsim_usage[] =
 	"usage: fixmux-venue-sim --listen ADDR:PORT --mode echo|exchange --store DIR\n"
-	"         (--session BEGINSTRING:OURCOMPID:THEIRCOMPID[:reset][:dropcopy][:nextexpected]\n"
-	"          ... |\n"
+	"         (--session BEGINSTRING:OURCOMPID:THEIRCOMPID[:FLAG]... ... |\n"
 	"          --sessions FILE)\n"
 	"         [--fsync none|batch|always] [--heartbeat-check] [--seed N]\n"
 	"         [--md-interval-ms N] [--fill-ratio P] [--stats-file F] [--stats-interval-ms N]\n"
 	"         [--port-file F] [--quiet]\n"
 	"  BEGINSTRING is FIX.4.2, FIX.4.4 or FIXT.1.1 (FIX 5.0 SP2 application messages).\n"
+	"  FLAG: reset, dropcopy, nextexpected, user=NAME, password=SECRET.\n"
 	"  PORT 0 binds an ephemeral port; the port is printed (\"listening on ADDR:PORT\")\n"
 	"  and written to --port-file. See docs/venue-sim.md.\n";
 
@@ -36,13 +36,13 @@ static int copy(char *dst, size_t cap, const char *src, size_t len)
 int vsim_parse_session(const char *spec, struct vsim_sess_cfg *s, char *err, size_t err_cap)
 {
 	memset(s, 0, sizeof(*s));
-	const char *parts[7];
-	size_t lens[7];
+	const char *parts[9];
+	size_t lens[9];
 	int n = 0;
 	const char *p = spec;
 	for (;;) {
 		const char *c = strchr(p, ':');
-		if (n == 7)
+		if (n == 9)
 			return fail(err, err_cap, "session '%s': too many ':' parts%s", spec, "");
 		parts[n] = p;
 		lens[n] = c != NULL ? (size_t)(c - p) : strlen(p);
@@ -71,10 +71,17 @@ int vsim_parse_session(const char *spec, struct vsim_sess_cfg *s, char *err, siz
 			s->drop_copy = true;
 		else if (lens[i] == 12 && memcmp(parts[i], "nextexpected", 12) == 0)
 			s->next_expected = true;
-		else
+		else if (lens[i] > 5 && memcmp(parts[i], "user=", 5) == 0) {
+			if (copy(s->user, sizeof(s->user), parts[i] + 5, lens[i] - 5) != 0)
+				return fail(err, err_cap, "session '%s': user too long%s", spec, "");
+		} else if (lens[i] > 9 && memcmp(parts[i], "password=", 9) == 0) {
+			if (copy(s->password, sizeof(s->password), parts[i] + 9, lens[i] - 9) != 0)
+				return fail(err, err_cap, "session '%s': password too long%s", spec, "");
+		} else {
 			return fail(err, err_cap,
-				    "session '%s': unknown flag '%s' (reset, dropcopy or nextexpected "
-				    "expected)", spec, parts[i]);
+				    "session '%s': unknown flag '%s' (reset, dropcopy, nextexpected, "
+				    "user=NAME or password=SECRET expected)", spec, parts[i]);
+		}
 	}
 	return 0;
 }

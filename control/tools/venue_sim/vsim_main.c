@@ -194,6 +194,24 @@ static void io_event(void *arg, enum ctl_event ev, const char *text)
 	}
 }
 
+/* Credentials on the Logon, when the session spec asks for them (user=, password=): a
+ * mismatch is refused with a Logout whose text says so, as venues answer a wrong password. */
+static int check_logon(void *arg, const struct fix_msg *logon, const char *user, size_t user_len,
+		       const char *pass, size_t pass_len, char *text, size_t text_cap)
+{
+	(void)logon;
+	const struct vsim_sess *ss = arg;
+	const char *u = ss->cfg.user, *p = ss->cfg.password;
+	bool ok = (u[0] == '\0' || (user != NULL && strlen(u) == user_len &&
+				    memcmp(u, user, user_len) == 0)) &&
+		  (p[0] == '\0' || (pass != NULL && strlen(p) == pass_len &&
+				    memcmp(p, pass, pass_len) == 0));
+	if (ok)
+		return 0;
+	snprintf(text, text_cap, "invalid username or password");
+	return 1;
+}
+
 /* Handles what the last session call left for the application (outside the callbacks, so
  * the session is not re-entered while it changes state). */
 static void after_session_call(struct vsim_sess *ss)
@@ -435,6 +453,10 @@ static int open_sessions(char *err, size_t cap)
 		sc.target_comp_id = ss->cfg.theirs;
 		sc.reset_on_logon = ss->cfg.reset;
 		sc.next_expected_seq = ss->cfg.next_expected;
+		if (ss->cfg.user[0] != '\0' || ss->cfg.password[0] != '\0') {
+			sc.auth = check_logon;
+			sc.auth_arg = ss;
+		}
 		sc.max_msg = MAX_MSG;
 		if (!sim.cfg.heartbeat_check) {
 			/* Without --heartbeat-check a silent peer is never probed nor dropped (a

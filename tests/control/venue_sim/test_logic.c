@@ -87,6 +87,20 @@ Test(vsim_cli, each_error_names_the_option)
 	}
 }
 
+Test(vsim_cli, session_credentials)
+{
+	struct vsim_sess_cfg sc;
+	char err[256];
+	cr_assert_eq(vsim_parse_session("FIX.4.2:V:C:user=u1:password=s3cret:reset", &sc, err,
+					sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(sc.user, "u1");
+	cr_assert_str_eq(sc.password, "s3cret");
+	cr_assert(sc.reset);
+	cr_assert_eq(vsim_parse_session("FIX.4.2:V:C:password=", &sc, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "'password='") != NULL, "%s", err);
+}
+
 Test(vsim_cli, sessions_file_with_comments_and_a_bad_line)
 {
 	char path[] = "/tmp/vsim-sessions-XXXXXX";

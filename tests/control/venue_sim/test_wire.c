@@ -595,6 +595,34 @@ Test(venue_sim, next_expected_msg_seq_num_on_logon)
 	vc_close(&c);
 }
 
+/* user= and password= in the session spec: a Logon without them, or with others, is refused
+ * with a Logout that says why (how a venue refuses fixmux's venue logon in the e2e tests). */
+Test(venue_sim, logon_credentials_are_checked)
+{
+	const char *const sess[] = {"--session", "FIX.4.4:VENUE:CLI:user=u1:password=s3cret", NULL};
+	start("exchange", "0", sess);
+	static struct vclient c;
+	const char *bodies[] = {"98=0|108=30|", "98=0|108=30|553=u1|554=wrong|",
+				"98=0|108=30|553=u2|554=s3cret|"};
+	for (int i = 0; i < 3; i++) {
+		c.fd = -1;
+		c.seq = 1;
+		cr_assert_eq(vc_connect(&c, vp.port, FIX_VER_44, "CLI", "VENUE"), 0);
+		cr_assert_eq(vc_send(&c, "A", bodies[i]), 0);
+		const struct fix_msg *m = vc_recv(&c);
+		cr_assert(vc_is(m, "5"), "case %d: %s", i, m != NULL ? vc_show(&c) : c.err);
+		cr_assert_str_eq(vc_get(m, 58), "invalid username or password");
+		cr_assert(vc_wait_closed(&c));
+		vc_close(&c);
+	}
+	c.fd = -1;
+	c.seq = 1;
+	cr_assert_eq(vc_connect(&c, vp.port, FIX_VER_44, "CLI", "VENUE"), 0);
+	cr_assert_eq(vc_send(&c, "A", "98=0|108=30|553=u1|554=s3cret|"), 0);
+	must(&c, "A");
+	vc_close(&c);
+}
+
 /* Echo mode is exercised by test_acceptance_wire.c: every QuickFIX acceptance scenario over
  * the wire. */
 
