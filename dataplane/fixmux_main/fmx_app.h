@@ -90,7 +90,7 @@ struct fmx_app {
 	 * wall-clock nanoseconds (FIX SendingTime needs UTC), both read once per iteration. */
 	uint64_t now_us;
 	int64_t now_ns;
-	uint64_t last_poll_us, last_stats_us, start_us;
+	uint64_t last_poll_us, last_stats_us, last_stats_file_us, start_us;
 	uint64_t stats_seq;
 	const char *stats_file;
 	uint64_t ctr[FMX__COUNTERS];

@@ -10,7 +10,7 @@
  *
  *   --config FILE      required
  *   --duration S       shut down (as on SIGTERM) after S seconds
- *   --stats-file F     the counters as JSON, rewritten every second and at exit
+ *   --stats-file F     the counters as JSON, rewritten every 200 ms and at exit
  *
  * Exit status: 0 after an orderly shutdown (SIGTERM, SIGINT, --duration), 1 when start-up
  * fails (configuration errors carry the loader's "FILE:LINE: [section] key: rule" message),
@@ -36,7 +36,8 @@
 #define SHUTDOWN_TIMEOUT_US 5000000u /* users and venues get this long to log out */
 #define FLUSH_TIMEOUT_US 1000000u    /* then this long for the last bytes to leave */
 #define POLL_EVERY_US 1000u          /* ctl_mux_poll(): session timers */
-#define STATS_EVERY_US 1000000u
+#define STATS_EVERY_US 1000000u    /* the summary line on stdout */
+#define STATS_FILE_EVERY_US 200000u /* the --stats-file rewrite: tests wait on it */
 #define POOL_MBUFS 8192u
 
 static volatile sig_atomic_t stop_signal;
@@ -199,6 +200,9 @@ static unsigned control_work(void *arg, uint64_t now_us)
 	if (now_us - a->last_stats_us >= STATS_EVERY_US) {
 		a->last_stats_us = now_us;
 		fmx_stats_line(a);
+	}
+	if (a->stats_file != NULL && now_us - a->last_stats_file_us >= STATS_FILE_EVERY_US) {
+		a->last_stats_file_us = now_us;
 		fmx_stats_write(a);
 	}
 	return work;
@@ -276,7 +280,7 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < CTL_MUX_MAX_CONNS; i++)
 		a.clients[i].side = a.cs;
 
-	a.start_us = a.last_stats_us = a.last_poll_us = dp_lcore_now_us();
+	a.start_us = a.last_stats_us = a.last_stats_file_us = a.last_poll_us = dp_lcore_now_us();
 	fmx_clock_work(&a, a.start_us);
 	/* The stack's calls take the time of its last poll. */
 	for (unsigned i = 0; i < a.n_sides; i++)
