@@ -1,8 +1,52 @@
 /* dp_ip.c - IPv4 input and output (RFC 791, 1122) and ICMP echo replies (RFC 792).
  * The stack is an end host: no forwarding, no options sent, fragments dropped and counted. */
+#include <string.h>
+
 #include <rte_icmp.h>
 
 #include "dp_stack_priv.h"
+
+/* One's complement sum of a buffer, folded to 16 bits, in the same (host order) convention as
+ * rte_raw_cksum(). 32-bit words go into a 64-bit accumulator, so carries need no handling in
+ * the loop: about half the work of the 16-bit loop in rte_raw_cksum() (it was a fifth of all
+ * instructions per segment under callgrind). */
+static uint32_t raw_sum(const void *buf, uint32_t len)
+{
+	const uint8_t *p = buf;
+	uint64_t sum = 0;
+	while (len >= 16) {
+		uint32_t w[4];
+		memcpy(w, p, sizeof(w));
+		sum += (uint64_t)w[0] + w[1] + w[2] + w[3];
+		p += 16;
+		len -= 16;
+	}
+	while (len >= 4) {
+		uint32_t w;
+		memcpy(&w, p, 4);
+		sum += w;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t h;
+		memcpy(&h, p, 2);
+		sum += h;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint16_t h = 0;
+		memcpy(&h, p, 1); /* the odd byte is the first of a zero-padded 16-bit word */
+		sum += h;
+	}
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	uint32_t s32 = (uint32_t)sum;
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+	return s32;
+}
 
 /* One's complement sum of [off, off + len) of a chain, folded to 16 bits. Not
  * rte_raw_cksum_mbuf(): in DPDK 22.11 it byte-swaps a segment's *unfolded* partial sum when the
@@ -19,7 +63,7 @@ static int chain_cksum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uin
 		if (m == NULL)
 			return -1;
 		uint32_t n = RTE_MIN((uint32_t)m->data_len - off, len);
-		uint32_t part = rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const void *, off), n);
+		uint32_t part = raw_sum(rte_pktmbuf_mtod_offset(m, const void *, off), n);
 		if (done & 1)
 			part = ((part & 0xff) << 8) | (part >> 8);
 		sum += part;
@@ -44,7 +88,7 @@ uint16_t dp_l4_cksum(const struct rte_ipv4_hdr *ip, const struct rte_mbuf *m, ui
 		uint16_t len;
 	} __attribute__((packed)) ph = {ip->src_addr, ip->dst_addr, 0, ip->next_proto_id,
 					 rte_cpu_to_be_16((uint16_t)l4_len)};
-	uint32_t sum = rte_raw_cksum(&ph, sizeof(ph));
+	uint32_t sum = raw_sum(&ph, sizeof(ph));
 	uint16_t seg = 0;
 	if (chain_cksum(m, l4_off, l4_len, &seg) != 0)
 		return 0xffff; /* cannot happen for lengths we checked; fails verification */
