@@ -1,7 +1,8 @@
 # fixmux end to end (tests/dataplane/fixmux_e2e/): the appliance over two net_tap ports in a
 # private network namespace, with the venue simulator and Python FIX users on kernel TCP.
 # Root only (skips with 77 otherwise); serial (it shares the CPU with its kernel peers);
-# label "e2e". The configuration-error checks need neither root nor devices.
+# label "e2e". The configuration-error checks need neither root nor devices; the net_null
+# run (--duration, stats file, an unknown port) needs root for the EAL but no namespace.
 if(TARGET fixmux AND TARGET fixmux-venue-sim AND TARGET fixmux-passwd)
   # two-ports: the canonical topology; one-port: one device and one stack for both sides.
   foreach(mode two-ports one-port)
@@ -16,4 +17,9 @@ if(TARGET fixmux AND TARGET fixmux-venue-sim AND TARGET fixmux-passwd)
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/config_errors.sh
                    $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-passwd>)
   set_tests_properties(fixmux_e2e/config_errors PROPERTIES LABELS e2e TIMEOUT 60)
+  add_test(NAME fixmux_e2e/null_ports
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/null_ports.sh
+                   $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-passwd>)
+  set_tests_properties(fixmux_e2e/null_ports PROPERTIES
+      LABELS e2e TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# fixmux on two net_null ports (no traffic, no namespace): --duration ends it like SIGTERM
+# (exit 0, a summary line a second, the stats file with every counter), and a port the EAL does
+# not have is refused at start-up with exit 1 and a message naming the key.
+#   null_ports.sh FIXMUX PASSWD
+set -euo pipefail
+FIXMUX=$1
+PASSWD=$2
+WORK=$(mktemp -d /tmp/fixmux-null.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (EAL)"; exit 77; }
+HASH=$(echo "secret" | "$PASSWD")
+ini() {
+	cat <<EOF2
+[appliance]
+client_port = $1
+venue_port = net_null1
+client_address = 198.18.0.2/24
+venue_address = 198.18.1.2/24
+listen_port = 9878
+store_dir = $WORK/store
+[venue SIM]
+type = CLOB
+[session SIM.Orders]
+address = 198.18.1.1:9880
+sender_comp_id = FIXMUX
+target_comp_id = SIMVENUE
+[user alice]
+password_hash = $HASH
+sessions = SIM.Orders
+EOF2
+}
+EAL=(--no-huge --no-shconf --no-pci --no-telemetry -l 0 -m 256 --file-prefix="fixmux_null_$$"
+	--vdev=net_null0 --vdev=net_null1)
+
+ini net_null0 >"$WORK/ok.ini"
+rc=0
+"$FIXMUX" "${EAL[@]}" -- --config "$WORK/ok.ini" --duration 1 --stats-file "$WORK/stats.json" \
+	>"$WORK/out" 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 0 ] || fail "--duration 1: exit $rc: $(tail -5 "$WORK/err")"
+grep -q "listening on 198.18.0.2:9878 (client port net_null0)" "$WORK/out" ||
+	fail "no start-up line: $(cat "$WORK/out")"
+grep -q "sessions up 0/1, users online 0" "$WORK/out" || fail "no summary line: $(cat "$WORK/out")"
+grep -q "shutting down" "$WORK/err" || fail "no shutdown line: $(cat "$WORK/err")"
+/usr/bin/python3 - "$WORK/stats.json" <<'EOF2' || fail "stats file"
+import json, sys
+s = json.load(open(sys.argv[1]))
+want = ["client_msgs_in", "forwarded_to_venue", "venue_msgs_in", "forwarded_to_user",
+        "id_conflicts", "logons_refused", "venue_logons", "tcp_accepted", "client_rx_pkts",
+        "venue_tx_pkts", "venue_sessions_up", "users_online", "shutdown_timed_out", "stats_seq"]
+missing = [k for k in want if k not in s]
+assert not missing, "missing keys: %s" % missing
+assert s["venue_logons"] == 0 and s["shutdown_timed_out"] is False and s["stats_seq"] >= 1, s
+EOF2
+echo "ok: --duration 1: exit 0, summary line, stats file"
+
+ini net_null7 >"$WORK/bad.ini"
+rc=0
+"$FIXMUX" "${EAL[@]}" -- --config "$WORK/bad.ini" >"$WORK/out" 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 1 ] || fail "unknown port: exit $rc, wanted 1"
+grep -q "\[appliance\] client_port 'net_null7'" "$WORK/err" ||
+	fail "unknown port: message: $(grep -v '^EAL' "$WORK/err")"
+echo "ok: unknown port: exit 1, $(grep "client_port" "$WORK/err")"
+echo "PASS: fixmux on net_null ports"
