@@ -105,6 +105,8 @@ int dp_fault_parse(struct dp_fault_conf *c, const char *spec, char *err, size_t 
 			rate = &c->reorder;
 		else if (strcmp(item, "delay") == 0)
 			rate = &c->delay;
+		else if (strcmp(item, "drop_burst") == 0)
+			num = &c->drop_burst;
 		else if (strcmp(item, "reorder_gap") == 0)
 			num = &c->reorder_gap;
 		else if (strcmp(item, "reorder_max_us") == 0)
@@ -350,7 +352,11 @@ uint16_t dp_fault_apply(struct dp_fault_dir *d, struct rte_mbuf **pkts, uint16_t
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		d->counters[DP_FAULT_IN]++;
-		if (happens(d, d->p_drop)) {
+		if (d->burst_left > 0 || happens(d, d->p_drop)) {
+			if (d->burst_left > 0)
+				d->burst_left--;
+			else
+				d->burst_left = d->conf.drop_burst;
 			d->counters[DP_FAULT_DROP]++;
 			rte_pktmbuf_free(m);
 			continue;

@@ -1,6 +1,7 @@
 /* dp_fault: a seeded fault injector for packet bursts, standing in for netem (which this
  * kernel lacks). One dp_fault_dir per direction; each applies, per packet and in this order:
- *   drop      - the packet is freed;
+ *   drop      - the packet is freed, and the drop_burst packets after it too (bursts of
+ *               consecutive losses, as from an overflowing queue);
  *   corrupt   - one payload byte is flipped AFTER the checksums are final, so the receiver's
  *               checksum check catches it: on TX, pending checksum offloads are computed in
  *               software first; on RX, the PMD's GOOD checksum flags are cleared so the
@@ -53,6 +54,7 @@ extern const char *const dp_fault_counter_names[DP_FAULT_COUNTER_MAX];
 /* Rates are probabilities in [0, 1]. All zero = pass-through. */
 struct dp_fault_conf {
 	double drop;
+	uint32_t drop_burst;      /* further packets dropped after each drop decision; 0 = none */
 	double corrupt;
 	double dup;
 	double reorder;
@@ -77,12 +79,13 @@ struct dp_fault_dir {
 	/* probabilities scaled to 2^32 (2^32 = always) so each decision is one compare */
 	uint64_t p_drop, p_corrupt, p_dup, p_reorder, p_delay;
 	uint64_t out_seq;         /* packets passed so far, for reorder_gap */
+	uint32_t burst_left;      /* packets still to drop in the current drop burst */
 	struct dp_fault_held *held; /* ring of conf.hold_max entries in arrival order */
 	uint32_t n_held;
 	uint64_t counters[DP_FAULT_COUNTER_MAX];
 };
 
-/* Parses "drop=0.01,corrupt=0.005,dup=0.005,reorder=0.01,reorder_gap=2,reorder_max_us=500,
+/* Parses "drop=0.01,drop_burst=0,corrupt=0.005,dup=0.005,reorder=0.01,reorder_gap=2,reorder_max_us=500,
  * delay=0.1,delay_us=200,hold_max=256" (any subset, any order) into *c, which is zeroed
  * first. The empty string gives pass-through. 0 on success, -1 with err filled. */
 int dp_fault_parse(struct dp_fault_conf *c, const char *spec, char *err, size_t errlen);

@@ -685,6 +685,25 @@ int main(int argc, char **argv)
 		for (int i = 0; i < E_COUNT; i++)
 			printf("%s %lu\n", echo_counter_names[i], (unsigned long)a.c[i]);
 	}
+	/* Connections still open at exit are what a failed test wants to know about. */
+	for (unsigned i = 0; i < a.n_conns; i++) {
+		struct dp_tcp_info ti;
+		if (!a.conns[i].used || dp_tcp_get_info(a.st, a.conns[i].h, &ti) != 0)
+			continue;
+		fprintf(stderr,
+			"open conn %u: %s sent %lu received %lu | snd_una %u snd_nxt %u snd_wnd %u "
+			"rcv_nxt %u rcv_wnd %u cwnd %u ssthresh %u rto %u us unacked %u queued %u "
+			"rcv_queued %u ooo %u | rtx %lu rto_exp %lu fast %lu dupacks %lu ooo_in %lu "
+			"zw_probes %lu zw_seen %lu\n",
+			i, dp_tcp_state_name(ti.state), (unsigned long)a.conns[i].sent,
+			(unsigned long)a.conns[i].received, ti.snd_una, ti.snd_nxt, ti.snd_wnd,
+			ti.rcv_nxt, ti.rcv_wnd, ti.cwnd, ti.ssthresh, ti.rto_us, ti.unacked_bytes,
+			ti.queued_bytes, ti.rcv_queued_bytes, ti.ooo_segs,
+			(unsigned long)ti.retransmits, (unsigned long)ti.rto_expiries,
+			(unsigned long)ti.fast_retransmits, (unsigned long)ti.dup_acks_in,
+			(unsigned long)ti.ooo_segs_in, (unsigned long)ti.zero_window_probes,
+			(unsigned long)ti.zero_window_seen);
+	}
 	int status = a.c[E_MISMATCH] != 0;
 	if (a.o.listen_port < 0 && a.c[E_COMPLETED] != a.o.conns)
 		status = 1;

@@ -144,12 +144,13 @@ static void expect_rate(uint64_t count, double p, const char *what)
 Test(fault, parse_accepts_every_key_and_empty_spec)
 {
 	struct dp_fault_conf c;
-	cr_assert_eq(dp_fault_parse(&c, "drop=0.01,corrupt=0.005,dup=0.005,reorder=0.01,"
+	cr_assert_eq(dp_fault_parse(&c, "drop=0.01,drop_burst=3,corrupt=0.005,dup=0.005,reorder=0.01,"
 					"reorder_gap=2,reorder_max_us=500,delay=0.5,delay_us=200,"
 					"hold_max=64",
 				    err, sizeof(err)),
 		     0, "%s", err);
 	cr_expect_float_eq(c.drop, 0.01, 1e-12);
+	cr_expect_eq(c.drop_burst, 3);
 	cr_expect_float_eq(c.corrupt, 0.005, 1e-12);
 	cr_expect_float_eq(c.dup, 0.005, 1e-12);
 	cr_expect_float_eq(c.reorder, 0.01, 1e-12);
@@ -206,6 +207,39 @@ Test(fault, drop_rate_within_bounds_and_survivors_in_order)
 	cr_expect_eq(out + drops, N_STAT);
 	for (unsigned i = 1; i < out; i++)
 		cr_assert_gt(ids[i], ids[i - 1]);
+	dp_fault_fini(&d);
+}
+
+Test(fault, drop_bursts_lose_consecutive_packets)
+{
+	struct dp_fault_dir d;
+	init_dir(&d, "drop=0.01,drop_burst=9", 23, false);
+	static uint32_t ids[N_STAT];
+	static uint8_t kept[N_STAT];
+	unsigned out = run(&d, N_STAT, ids, N_STAT);
+	for (unsigned i = 0; i < out; i++)
+		kept[ids[i]] = 1;
+	/* every run of lost packets is at least 10 long (one decision + 9), except one cut
+	 * short by the end of the input */
+	unsigned runs = 0, lost = 0;
+	for (unsigned i = 0; i < N_STAT;) {
+		if (kept[i]) {
+			i++;
+			continue;
+		}
+		unsigned j = i;
+		while (j < N_STAT && !kept[j])
+			j++;
+		if (j < N_STAT)
+			cr_expect_geq(j - i, 10, "a burst of %u at %u", j - i, i);
+		runs++;
+		lost += j - i;
+		i = j;
+	}
+	cr_expect_eq(lost, dp_fault_count(&d, DP_FAULT_DROP));
+	cr_expect_eq(out + lost, N_STAT);
+	/* about 1% of the packets that were not already in a burst start one */
+	cr_expect(runs > 100 && runs < 250, "%u bursts", runs);
 	dp_fault_fini(&d);
 }
 
