@@ -86,6 +86,10 @@ struct dp_conn {
 	struct rte_mbuf **sq; /* send queue of single-segment mbufs */
 	uint32_t sq_head, sq_len, sq_cap;
 	uint32_t sq_head_seq; /* sequence number of the first byte of sq[sq_head] */
+	/* Where the last segment's payload ended (entry sq_head + sq_hint starts at sequence
+	 * sq_hint_seq): the next segment starts its search there, not at the head, so building
+	 * a segment does not cost a walk over the whole window. */
+	uint32_t sq_hint, sq_hint_seq;
 	uint32_t sq_bytes;
 	bool want_writable; /* a send got DP_TCP_EAGAIN */
 	uint16_t mss;       /* effective send MSS */

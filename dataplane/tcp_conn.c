@@ -225,6 +225,11 @@ void tcp_sq_ack(struct dp_stack *st, struct dp_conn *c, uint32_t ack)
 		c->sq_bytes -= len;
 		c->sq_head = (c->sq_head + 1) % c->sq_cap;
 		c->sq_len--;
+		if (c->sq_hint > 0) {
+			c->sq_hint--;
+		} else {
+			c->sq_hint_seq = c->sq_head_seq;
+		}
 		rte_pktmbuf_free(m); /* drops the application's reference kept since send() */
 	}
 	if (c->want_writable && c->app_owned && c->sq_bytes < st->cfg.snd_buf &&
@@ -513,6 +518,7 @@ dp_conn_t dp_tcp_connect(struct dp_stack *st, uint32_t ip, uint16_t port, uint16
 	c->snd_una = c->snd_max = c->iss;
 	c->snd_end = c->iss + 1;
 	c->sq_head_seq = c->iss + 1;
+	c->sq_hint_seq = c->sq_head_seq;
 	c->rcv_ws = st->cfg.window_scaling ? st->cfg.wscale : 0;
 	c->ts_offset = (uint32_t)(tcp_isn(st, c->rip, c->rport, c->lip, c->lport) * 2654435761u);
 	c->state = DP_TCP_SYN_SENT;

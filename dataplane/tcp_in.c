@@ -225,6 +225,7 @@ static void listen_input(struct dp_stack *st, struct dp_conn *l, const struct rt
 	c->snd_una = c->snd_max = c->iss;
 	c->snd_end = c->iss + 1;
 	c->sq_head_seq = c->iss + 1;
+	c->sq_hint_seq = c->sq_head_seq;
 	c->snd_wnd = s->wnd; /* never scaled in a SYN */
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;

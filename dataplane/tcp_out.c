@@ -89,10 +89,14 @@ static uint8_t build_opts(const struct dp_stack *st, const struct dp_conn *c, ui
 static uint32_t attach_payload(struct dp_stack *st, struct dp_conn *c, struct rte_mbuf *h,
 			       uint32_t seq, uint32_t len)
 {
-	uint32_t pos = c->sq_head_seq, done = 0;
+	uint32_t pos = c->sq_head_seq, done = 0, i = 0;
+	if (c->sq_hint < c->sq_len && TCP_SEQ_GEQ(seq, c->sq_hint_seq)) {
+		i = c->sq_hint;
+		pos = c->sq_hint_seq;
+	}
 	struct rte_mbuf *tail = h;
 	unsigned pieces = 0;
-	for (uint32_t i = 0; i < c->sq_len && done < len; i++) {
+	for (; i < c->sq_len && done < len; i++) {
 		struct rte_mbuf *m = c->sq[(c->sq_head + i) % c->sq_cap];
 		uint32_t mlen = rte_pktmbuf_data_len(m);
 		uint32_t want = seq + done;
@@ -100,6 +104,8 @@ static uint32_t attach_payload(struct dp_stack *st, struct dp_conn *c, struct rt
 			pos += mlen;
 			continue;
 		}
+		c->sq_hint = i;
+		c->sq_hint_seq = pos;
 		if (pieces == DP_SEG_PIECES_MAX)
 			break;
 		uint32_t off = want - pos;
