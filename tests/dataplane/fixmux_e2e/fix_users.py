@@ -19,7 +19,8 @@ First:   alice logs on (the first user: fixmux logs on to the venue, alice's Log
 --slow-reader: frank asks for 720 market data snapshots without reading until fixmux's send
          backlog is in use, then reads everything (in order, nothing missing); gina subscribes
          to a stream, never reads, and fixmux resets her once her backlog overflows.
---venue-down: erin logs on before the venue simulator listens: fixmux's connection is
+--venue-down: first strangers: hank from an address he may not use, then garbage bytes;
+         both are closed without an answer and no venue connection is attempted. Then erin logs on before the venue simulator listens: fixmux's connection is
          refused and erin gets a Logout naming the cause.
 --hold-until-shutdown: dave logs on, creates --ready, and waits for fixmux's Logout
          ("shutting down") after the test sends it SIGTERM.
@@ -378,6 +379,26 @@ def stuck_reader(args, pw):
     gina.sock.close()
 
 
+def strangers(args, pw):
+    """Connections that must not make fixmux log on to a venue: hank (allowed only from
+    198.18.9.9) with the right password, and garbage bytes before any Logon. Both are closed
+    without an answer (there is no session to answer in)."""
+    base = stats(args)
+    hank = User("hank", args)
+    hank.logon(pw)
+    hank.wait_closed()
+    check(not hank.rx, "hank, from an address he may not use, is disconnected without an answer")
+    junk = User("junk", args)
+    junk.connect()
+    junk.sock.sendall(b"GET / HTTP/1.0\r\n\r\n" * 20)
+    junk.wait_closed()
+    check(not junk.rx, "garbage before a Logon: disconnected without an answer")
+    s = fresh_stats(args)
+    check(s["logons_refused"] == base["logons_refused"] + 2 and
+          s["venue_connects"] == base["venue_connects"],
+          "both refused (logons_refused +2) and no venue connection was attempted")
+
+
 def venue_down(args, pw):
     """erin logs on while no venue listens: fixmux's connection is refused, and erin's held
     Logon is answered with a Logout naming the cause."""
@@ -430,6 +451,7 @@ def main():
             stuck_reader(args, pw)
             return 0
         if args.venue_down:
+            strangers(args, pw)
             venue_down(args, pw)
             return 0
         if args.hold_until_shutdown:

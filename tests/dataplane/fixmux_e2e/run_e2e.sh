@@ -141,6 +141,11 @@ sessions = SIM.Orders
 password_hash = $HASH
 sessions = SIM.Orders
 
+[user hank]
+password_hash = $HASH
+sessions = SIM.Orders
+allowed_addresses = 198.18.9.9
+
 [user frank]
 password_hash = $HASH
 sessions = SIM.Orders
@@ -179,7 +184,7 @@ configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
 USERS=(in_ns "$PY" "$HERE/fix_users.py" --host 198.18.0.2 --port 9878 --target SIM.Orders
 	--password-file "$WORK/pw" --stats "$WORK/stats.json")
 # Nothing listens on the venue's address yet: the kernel refuses fixmux's connection.
-"${USERS[@]}" --venue-down || fail "Logon while the venue is down"
+"${USERS[@]}" --venue-down || fail "strangers, or a Logon while the venue is down"
 
 # FIXMUX_E2E_CAPTURE=1 (with FIXMUX_E2E_KEEP=1): captures both TAP devices into $WORK/*.pcapng
 if [ -n "${FIXMUX_E2E_CAPTURE:-}" ]; then
