@@ -36,9 +36,14 @@ void dp_arp_fini(struct dp_stack *st)
 
 static struct arp_entry *arp_find(struct dp_stack *st, uint32_t ip)
 {
+	struct arp_entry *e = &st->arp[st->arp_last];
+	if (st->arp_last < st->n_arp && e->state != ARP_FREE && e->ip == ip)
+		return e;
 	for (uint32_t i = 0; i < st->n_arp; i++)
-		if (st->arp[i].state != ARP_FREE && st->arp[i].ip == ip)
+		if (st->arp[i].state != ARP_FREE && st->arp[i].ip == ip) {
+			st->arp_last = i;
 			return &st->arp[i];
+		}
 	return NULL;
 }
 

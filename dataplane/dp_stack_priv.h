@@ -168,6 +168,7 @@ struct dp_stack {
 
 	struct arp_entry *arp;
 	uint32_t n_arp;         /* static + dynamic slots */
+	uint32_t arp_last;      /* slot of the last lookup hit: most traffic goes to one hop */
 
 	struct dp_timer_wheel wheel;
 	struct dp_timer *wheel_slots;
