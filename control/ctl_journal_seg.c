@@ -598,7 +598,7 @@ static int map_file(struct ctl_jstream *s, const char *name, int writable, uint6
  * sealed. */
 static int recover_last(struct ctl_jstream *s, const char *name, uint64_t size, uint64_t *prev)
 {
-	int fd;
+	int fd = -1;
 	uint8_t *map;
 	if (map_file(s, name, 1, size, &fd, &map))
 		return -1;
@@ -642,7 +642,7 @@ static int recover_last(struct ctl_jstream *s, const char *name, uint64_t size, 
  * record, and what follows that record is not available. */
 static int recover_sealed(struct ctl_jstream *s, const char *name, uint64_t size, uint64_t *prev)
 {
-	int fd;
+	int fd = -1;
 	uint8_t *map;
 	if (map_file(s, name, 0, size, &fd, &map))
 		return -1;
@@ -701,7 +701,7 @@ int ctl_js_truncate(struct ctl_jstream *s, uint64_t v)
 		ctl_js_unmap(s);
 		seg_name(name, s, last->segno);
 		struct stat stb;
-		int fd;
+		int fd = -1;
 		uint8_t *map;
 		if (fstatat(j->dirfd, name, &stb, 0))
 			return ctl_j_fail_errno(j, "cannot stat segment %s", name);
@@ -901,7 +901,7 @@ int ctl_js_visit(struct ctl_jstream *s, uint64_t begin, uint64_t end, ctl_journa
 		} else {
 			char name[NAME_MAX_LEN];
 			struct stat stb;
-			int fd;
+			int fd = -1;
 			seg_name(name, s, row.segno);
 			if (fstatat(j->dirfd, name, &stb, 0))
 				return ctl_j_fail_errno(j, "cannot stat segment %s", name);
