@@ -61,9 +61,10 @@ size_t fix_format_utc(struct fix_time_cache *c, int64_t ns, enum fix_time_precis
 	if (ns < 0)
 		ns = 0;
 	uint64_t in_sec = (uint64_t)(ns - c->sec_start_ns);
-	if (c->sec_start_ns < 0 || in_sec >= NS_PER_SEC) {
+	/* An empty text also means empty, so a zero-initialized cache works without init. */
+	if (c->sec_start_ns < 0 || c->second[0] == '\0' || in_sec >= NS_PER_SEC) {
 		int64_t tod = ns - c->day_start_ns;
-		if (c->day_start_ns < 0 || tod < 0 || tod >= NS_PER_DAY) {
+		if (c->day_start_ns < 0 || c->date[0] == '\0' || tod < 0 || tod >= NS_PER_DAY) {
 			cache_day(c, ns);
 			tod = ns - c->day_start_ns;
 		}

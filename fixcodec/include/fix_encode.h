@@ -22,6 +22,7 @@ struct fix_time_cache {
 	int64_t sec_start_ns;    /* start of that second; -1 when empty */
 };
 
+/* Empties the cache (a zero-initialized cache is empty as well). */
 void fix_time_cache_init(struct fix_time_cache *c);
 /* Writes YYYYMMDD-HH:MM:SS[.fff...] for ns (since epoch, >= 0) into out, which must have room
  * for 27 bytes. Returns the number of bytes written (no NUL). */

@@ -273,3 +273,15 @@ Test(encode, every_fraction_precision)
 		cr_expect_eq(memcmp(out, want[p], n), 0, "precision %d: %.*s", p, (int)n, out);
 	}
 }
+
+Test(encode, zero_initialized_time_cache_is_empty)
+{
+	struct fix_time_cache c;
+	memset(&c, 0, sizeof(c));
+	char out[32];
+	size_t n = fix_format_utc(&c, 500000000, FIX_TIME_MS, out);
+	cr_expect_eq(memcmp(out, "19700101-00:00:00.500", n), 0, "%.*s", (int)n, out);
+	memset(&c, 0, sizeof(c));
+	n = fix_format_utc(&c, T0, FIX_TIME_S, out);
+	cr_expect_eq(memcmp(out, "20261126-11:49:31", n), 0, "%.*s", (int)n, out);
+}
