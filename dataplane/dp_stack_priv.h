@@ -109,6 +109,7 @@ struct dp_conn {
 	uint32_t rtt_seq;
 	uint64_t rtt_start_us;
 	uint32_t nrtx; /* consecutive expiries (back-off exponent, SYN retries) */
+	uint64_t rtx_sent_us; /* when the last timer-driven retransmission or probe left */
 
 	/* ---- receive side ---- */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge of the advertised window */

@@ -292,7 +292,6 @@ void tcp_burst_end(struct dp_stack *st)
 static void rtx_fire(struct dp_timer *t, void *arg, uint64_t now)
 {
 	(void)t;
-	(void)now;
 	struct dp_conn *c = arg;
 	struct dp_stack *st = c->st;
 	switch (c->state) {
@@ -318,14 +317,25 @@ static void rtx_fire(struct dp_timer *t, void *arg, uint64_t now)
 	default:
 		break;
 	}
+	/* A peer that keeps answering while its window is closed is slow, not dead: its
+	 * probes and retransmissions do not count towards the abort (as Linux). A peer silent for
+	 * a whole backed-off RTO after rtx_max attempts is dead, window or not. */
+	bool silent = c->nrtx == 0 || c->last_rx_us < c->rtx_sent_us;
+	bool give_up = c->nrtx >= st->cfg.rtx_max && (c->snd_wnd != 0 || silent);
 	if (c->persist) {
 		if (c->snd_wnd > 0) {
 			c->persist = false;
 			c->nrtx = 0;
 			tcp_output(st, c);
+		} else if (give_up) {
+			dp_ctr_inc(st, DP_CTR_TCP_TIMEOUTS);
+			tcp_send_rst(st, c);
+			tcp_conn_done(st, c, DP_TCP_ETIMEDOUT);
+			return;
 		} else {
 			tcp_send_probe(st, c);
-			if (c->nrtx < 16)
+			c->rtx_sent_us = now;
+			if (c->nrtx < 255)
 				c->nrtx++;
 			tcp_arm_rtx(st, c);
 		}
@@ -334,7 +344,7 @@ static void rtx_fire(struct dp_timer *t, void *arg, uint64_t now)
 	}
 	if (c->snd_una == c->snd_max)
 		return;
-	if (c->nrtx >= st->cfg.rtx_max) {
+	if (give_up) {
 		dp_ctr_inc(st, DP_CTR_TCP_TIMEOUTS);
 		tcp_send_rst(st, c);
 		tcp_conn_done(st, c, DP_TCP_ETIMEDOUT);
@@ -351,7 +361,9 @@ static void rtx_fire(struct dp_timer *t, void *arg, uint64_t now)
 	c->in_recovery = false;
 	c->dupacks = 0;
 	c->recover = c->snd_max;
-	c->nrtx++;
+	if (c->nrtx < 255)
+		c->nrtx++;
+	c->rtx_sent_us = now;
 	c->rtt_timing = false;
 	c->snd_nxt = c->snd_una;
 	/* Go back: retransmit from snd_una as the window allows; with a closed window the first

@@ -459,3 +459,42 @@ Test(tcp_data, checksum_is_right_for_segments_made_of_odd_length_pieces)
 	dp_tcp_abort(tp_st, c);
 	tp_out(NULL, 0);
 }
+
+Test(tcp_data, a_peer_answering_with_a_zero_window_is_never_timed_out_a_silent_one_is)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.rtx_max = 3;
+	tp_start();
+	dp_conn_t c = tp_establish_passive(NULL);
+	/* Data in flight, then the peer's window closes without taking it. */
+	dp_tcp_send(tp_st, c, tp_app_mbuf(100, 0));
+	tp_one();
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 0, NULL, 0);
+	for (int i = 0; i < 10; i++) {
+		struct dp_tcp_info in;
+		dp_tcp_get_info(tp_st, c, &in);
+		tp_advance((uint64_t)in.rto_us << RTE_MIN(i, 20));
+		struct cap r[4];
+		cr_assert_geq(tp_out(r, 4), 1u, "round %d: a retransmission acts as the probe", i);
+		cr_assert_eq(r[0].seq, 5001u, "round %d: flags %#x seq %u len %u", i, r[0].flags, r[0].seq,
+			     r[0].len);
+		tp_send(F_ACK, PEER_ISS + 1, 5001, 0, NULL, 0); /* alive, still closed */
+		cr_assert_eq(dp_tcp_state(tp_st, c), DP_TCP_ESTABLISHED, "round %d", i);
+	}
+	tp_send(F_ACK, PEER_ISS + 1, 5101, 1000, NULL, 0);
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	cr_assert_eq(in.unacked_bytes, 0u);
+	/* Now a zero window and a peer that goes silent: persist probes, then abort. */
+	tp_send(F_ACK, PEER_ISS + 1, 5101, 0, NULL, 0);
+	dp_tcp_send(tp_st, c, tp_app_mbuf(100, 100));
+	tp_none();
+	int err = 0;
+	for (int i = 0; i < 40 && !(tp_events_for(c, &err) & DP_EV_CLOSED); i++) {
+		tp_advance(tp_cfg.rto_max_us);
+		tp_out(NULL, 0);
+	}
+	cr_assert_eq(dp_tcp_state(tp_st, c), DP_TCP_CLOSED, "a dead peer behind a zero window");
+	cr_assert_eq(err, DP_TCP_ETIMEDOUT);
+	dp_tcp_close(tp_st, c);
+}
