@@ -247,6 +247,13 @@ int main(int argc, char **argv)
 		       "which has one stack and one address: venue_address must equal "
 		       "client_address", o.config);
 
+	/* The role layout is checked now, though this version runs every role on the main lcore
+	 * (see the loop below). */
+	struct dp_role_map roles;
+	memset(&roles, 0, sizeof(roles));
+	if (ac->cores[0] != '\0' && dp_roles_parse(&roles, ac->cores, err, sizeof(err)) != 0)
+		die(1, "%s: [appliance] cores: %s", o.config, err);
+
 	int eal = rte_eal_init(dd, argv);
 	if (eal < 0)
 		die(1, "EAL start-up failed: %s", rte_strerror(rte_errno));
@@ -316,10 +323,11 @@ int main(int argc, char **argv)
 
 	char ip1[INET_ADDRSTRLEN], ip2[INET_ADDRSTRLEN];
 	printf("fixmux: listening on %s:%u (%s port %s), venues from %s (%s port %s); "
-	       "%u venue session(s), %u user(s); roles on lcore %u, idle %s\n",
+	       "%u venue session(s), %u user(s); every role on lcore %u (cores = %s: one lcore "
+	       "in this version), idle %s\n",
 	       ip_str(a.cs->ip, ip1, sizeof(ip1)), ac->listen_port, a.cs->what, a.cs->port.name,
 	       ip_str(a.vs->ip, ip2, sizeof(ip2)), a.vs->what, a.vs->port.name, cfg.n_sessions,
-	       cfg.n_users, rte_lcore_id(), idle_names[ac->idle]);
+	       cfg.n_users, rte_lcore_id(), ac->cores[0] ? ac->cores : "-", idle_names[ac->idle]);
 	fflush(stdout);
 
 	dp_lcore_run(&a.loop);

@@ -71,4 +71,6 @@ expect_refusal "no client_port" 1 "[appliance] client_port: is required by fixmu
 good_ini | sed 's/^venue_port = net_tap1/venue_port = net_tap0/' >"$WORK/e.ini"
 expect_refusal "one port, two addresses" 1 "venue_address must equal client_address" \
 	-- --config "$WORK/e.ini"
+{ good_ini; } | sed 's/^listen_port = 9878/listen_port = 9878\ncores = client:1,router:2/' >"$WORK/f.ini"
+expect_refusal "unknown role" 1 "[appliance] cores:" -- --config "$WORK/f.ini"
 echo "PASS: configuration errors"
