@@ -511,8 +511,11 @@ static void user_key(struct parse_ctx *c, const char *sec, int i, const char *ke
 {
 	struct ctl_user_cfg *u = &c->cfg->users[i];
 	if (!strcmp(key, "password_hash")) {
-		/* crypt(3) strings start with "$id$"; a plain password here would be a leak. */
-		if (v[0] != '$' || !copy_str(u->password_hash, sizeof(u->password_hash), v))
+		/* crypt(3) strings start with "$id$"; a plain password here would be a leak.
+		 * "none": no password (a conformance profile; allowed_addresses is then required). */
+		if (!strcmp(v, "none"))
+			u->no_password = true;
+		else if (v[0] != '$' || !copy_str(u->password_hash, sizeof(u->password_hash), v))
 			FAIL_AT(c, sec, key, "not a crypt(3) hash: make one with fixmux-passwd");
 		c->user_has_hash[i] = true;
 	} else if (!strcmp(key, "allowed_addresses")) {
@@ -652,12 +655,6 @@ static void validate(struct parse_ctx *c)
 				     stype_names[s->type], o->name);
 				return;
 			}
-			/* Users name the session by its client-facing CompID: it must be unique. */
-			if (!strcmp(o->client_comp_id, s->client_comp_id)) {
-				fail(c, "%s: [session %s] client_comp_id: '%s' is also the client-facing "
-				     "CompID of [session %s]", f, s->name, s->client_comp_id, o->name);
-				return;
-			}
 		}
 	}
 	for (uint32_t u = 0; u < cfg->n_users; u++) {
@@ -665,6 +662,11 @@ static void validate(struct parse_ctx *c)
 		if (!c->user_has_hash[u]) {
 			fail(c, "%s: [user %s] password_hash: is required (make one with fixmux-passwd)",
 			     f, user->name);
+			return;
+		}
+		if (user->no_password && user->n_allowed == 0) {
+			fail(c, "%s: [user %s] password_hash: 'none' needs allowed_addresses (a user "
+			     "without a password is known by where it connects from)", f, user->name);
 			return;
 		}
 		char buf[512];
@@ -680,6 +682,18 @@ static void validate(struct parse_ctx *c)
 			}
 			if (ctl_user_in_session(cfg, (int)u, s))
 				continue;
+			/* A user's Logon names the session by its client-facing CompID (56): among
+			 * one user's sessions it must be unique (different users may share one, as
+			 * the conformance profile's ISLD does). */
+			for (uint8_t k = 0; k < user->n_sessions; k++) {
+				const struct ctl_vsession_cfg *o = &cfg->sessions[user->sessions[k]];
+				if (!strcmp(o->client_comp_id, cfg->sessions[s].client_comp_id)) {
+					fail(c, "%s:%d: [user %s] sessions: %s and %s both have the "
+					     "client-facing CompID '%s'", f, c->user_sessions[u].line,
+					     user->name, o->name, cfg->sessions[s].name, o->client_comp_id);
+					return;
+				}
+			}
 			if (user->n_sessions == CTL_MAX_USER_SESSIONS) {
 				fail(c, "%s:%d: [user %s] sessions: more than %d sessions", f,
 				     c->user_sessions[u].line, user->name, CTL_MAX_USER_SESSIONS);

@@ -236,7 +236,7 @@ static int user_auth(void *arg, const struct fix_msg *logon, const char *user, s
 	(void)user;
 	(void)user_len;
 	const struct ctl_user_cfg *uc = &u->mux->cfg->users[u->user];
-	if (!pass || !ctl_password_check(uc->password_hash, pass, pass_len)) {
+	if (!uc->no_password && (!pass || !ctl_password_check(uc->password_hash, pass, pass_len))) {
 		snprintf(text, text_cap, "Logon refused: wrong or missing Password(554)");
 		return 1;
 	}
@@ -320,7 +320,9 @@ static void first_message(struct ctl_mux *m, uint32_t conn, const char *bytes, s
 	const struct fix_field *tgt = &msg.fields[msg.hdr.i_target];
 	int user = ctl_config_find_user(m->cfg, snd->val, snd->len);
 	int vs = -1;
-	for (uint32_t i = 0; i < m->cfg->n_sessions; i++) {
+	/* TargetCompID names one of the user's sessions by its client-facing CompID. */
+	for (uint8_t k = 0; user >= 0 && k < m->cfg->users[user].n_sessions; k++) {
+		uint16_t i = m->cfg->users[user].sessions[k];
 		const char *cc = m->cfg->sessions[i].client_comp_id;
 		if (strlen(cc) == tgt->len && !memcmp(cc, tgt->val, tgt->len)) {
 			vs = (int)i;
@@ -367,7 +369,8 @@ static void first_message(struct ctl_mux *m, uint32_t conn, const char *bytes, s
 	/* Authenticate before anything else: a stranger must not make fixmux log on to a venue.
 	 * The session answers the refusal itself (through the authentication hook). */
 	const struct fix_field *pw = fix_find(&msg, 554, 0);
-	if (!pw || !ctl_password_check(m->cfg->users[user].password_hash, pw->val, pw->len)) {
+	if (!m->cfg->users[user].no_password &&
+	    (!pw || !ctl_password_check(m->cfg->users[user].password_hash, pw->val, pw->len))) {
 		mux_charge_source(m, m->conns[conn].src);
 		release_held(u, now);
 		return;

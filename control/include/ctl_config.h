@@ -104,6 +104,7 @@ struct ctl_vsession_cfg {
 struct ctl_user_cfg {
 	char name[CTL_NAME_MAX];          /* the user's SenderCompID */
 	char password_hash[CTL_TEXT_MAX]; /* crypt(3) string, e.g. "$y$..." (fixmux-passwd) */
+	bool no_password;                 /* password_hash = none: address-only authentication */
 	struct ctl_ipv4_net allowed[CTL_MAX_ALLOWED_NETS];
 	uint8_t n_allowed;                /* 0 = any source */
 	uint16_t sessions[CTL_MAX_USER_SESSIONS]; /* indexes into sessions */

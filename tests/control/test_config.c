@@ -258,3 +258,34 @@ Test(password, tiny_output_buffer_is_an_error)
 	char h[8];
 	cr_assert_eq(ctl_password_hash("s3cret", h, sizeof(h)), -1);
 }
+
+Test(config, client_comp_ids_are_unique_per_user_only)
+{
+	/* Two sessions both facing users as ISLD: fine for different users ... */
+	const char *two_isld =
+		"[venue V2]\ntype = Maker\n"
+		"[session V2.Orders]\naddress = 198.18.1.5:1\nsender_comp_id = A\n"
+		"target_comp_id = B\nclient_comp_id = ISLD\n"
+		"[session V2.Pricing]\naddress = 198.18.1.5:2\nsender_comp_id = A\n"
+		"target_comp_id = C\nclient_comp_id = ISLD\n"
+		"[user TW42]\npassword_hash = none\nallowed_addresses = 127.0.0.1\n"
+		"sessions = V2.Orders\n"
+		"[user TW44]\npassword_hash = none\nallowed_addresses = 127.0.0.1\n"
+		"sessions = V2.Pricing\n";
+	struct ctl_config cfg;
+	cr_assert_eq(load_with(two_isld, &cfg), 0, "%s", err);
+	int u = ctl_config_find_user(&cfg, "TW42", 4);
+	cr_assert(cfg.users[u].no_password);
+	ctl_config_free(&cfg);
+	/* ... but one user could not tell them apart. */
+	char both[2048];
+	snprintf(both, sizeof(both), "%s[user TW50]\npassword_hash = " HASH
+		 "\nsessions = V2.Orders, V2.Pricing\n", two_isld);
+	expect_refused(both, "[user TW50] sessions:", "client-facing CompID 'ISLD'");
+}
+
+Test(config, a_user_without_password_needs_allowed_addresses)
+{
+	expect_refused("[user nopw]\npassword_hash = none\nsessions = LMAX.Orders\n",
+		       "[user nopw] password_hash:", "allowed_addresses");
+}

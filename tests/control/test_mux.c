@@ -932,3 +932,27 @@ Test(protect, a_bad_rule_refuses_to_start_naming_it)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", W.dir);
 	cr_assert_eq(system(cmd), 0);
 }
+
+static void nopw_setup(void)
+{
+	g_alice_extra = "password_hash = none\nallowed_addresses = 198.18.0.10\n";
+	world_setup();
+}
+
+Test(protect, a_user_without_password_is_known_by_its_address, .init = nopw_setup,
+     .fini = protect_teardown)
+{
+	user_connect(0); /* from 198.18.0.10 */
+	pump();
+	cr_assert(ctl_session_logged_on(W.user[0].s));
+	ctl_session_logout(W.user[0].s, W.now, NULL);
+	pump();
+	/* The same identity from elsewhere is refused before anything happens. */
+	W.user[0].connected = true;
+	W.user[0].closed_by_mux = false;
+	ctl_mux_client_accepted(W.mux, 0, (198u << 24) | (18u << 16) | 11u, W.now);
+	ctl_session_connect(W.user[0].s, W.now);
+	pump();
+	cr_assert(W.user[0].closed_by_mux);
+	cr_assert(strstr(W.user[0].close_reason, "address"), "%s", W.user[0].close_reason);
+}
