@@ -17,11 +17,6 @@
 #define DP_TIMER_SLOTS 4096
 #endif
 
-/* Largest burst processed in one go inside the stack (per-burst ACK coalescing list). */
-#ifndef DP_RX_BURST_MAX
-#define DP_RX_BURST_MAX 64
-#endif
-
 /* Most payload pieces (indirect mbufs) one transmitted segment may reference. */
 #ifndef DP_SEG_PIECES_MAX
 #define DP_SEG_PIECES_MAX 8

@@ -249,7 +249,6 @@ struct dp_conn *tcp_lookup(struct dp_stack *st, uint32_t lip, uint16_t lport, ui
 			   uint16_t rport);
 struct dp_conn *tcp_find_listener(struct dp_stack *st, uint32_t lip, uint16_t lport);
 void tcp_hash_insert(struct dp_stack *st, struct dp_conn *c);
-void tcp_set_state(struct dp_stack *st, struct dp_conn *c, enum dp_tcp_state s);
 /* The protocol is done with c (CLOSED): frees it or waits for the application's close. */
 void tcp_conn_done(struct dp_stack *st, struct dp_conn *c, int err);
 void tcp_enter_time_wait(struct dp_stack *st, struct dp_conn *c);

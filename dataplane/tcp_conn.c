@@ -180,12 +180,6 @@ void tcp_conn_free(struct dp_stack *st, struct dp_conn *c)
 	c->gen++;
 }
 
-void tcp_set_state(struct dp_stack *st, struct dp_conn *c, enum dp_tcp_state s)
-{
-	(void)st;
-	c->state = s;
-}
-
 void tcp_conn_done(struct dp_stack *st, struct dp_conn *c, int err)
 {
 	cancel_timers(st, c);
