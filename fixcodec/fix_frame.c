@@ -80,7 +80,17 @@ static long read_header(struct fix_framer *f, const char *buf, size_t len, int *
 		return garbled_begin(f, buf, len, err, FIX_E_BAD_BEGIN);
 
 	size_t lim = len < 2 + MAX_BEGIN_VALUE + 1 ? len : 2 + MAX_BEGIN_VALUE + 1;
-	const char *soh = memchr(buf + 5, FIX_SOH, lim - 5);
+	const char *soh;
+	/* "FIX.4.x" and "FIXT.1.1" end at 9 and 10: look there before searching (the SOH must
+	 * be the first one after "8=FIX"). */
+	bool clear4 = lim > 9 && buf[5] != FIX_SOH && buf[6] != FIX_SOH && buf[7] != FIX_SOH &&
+		      buf[8] != FIX_SOH;
+	if (clear4 && buf[9] == FIX_SOH)
+		soh = buf + 9;
+	else if (clear4 && lim > 10 && buf[10] == FIX_SOH)
+		soh = buf + 10;
+	else
+		soh = memchr(buf + 5, FIX_SOH, lim - 5);
 	if (soh == NULL)
 		return lim < 2 + MAX_BEGIN_VALUE + 1 ? 0 :
 			garbled_begin(f, buf, len, err, FIX_E_BAD_BEGIN);

@@ -541,3 +541,25 @@ Test(frame, reset_forgets_a_partial_message)
 	size_t k = build(hb, "8=FIX.4.4|35=0|34=3|49=TW44|56=ISLD|");
 	cr_expect_eq(fix_frame(&f, hb, k, NULL), (long)k);
 }
+
+Test(frame, begin_string_of_any_length_ends_at_its_first_soh)
+{
+	/* Short and long BeginStrings (the framer leaves the version to the session layer). */
+	const char *specs[] = {"8=FIX.4|35=0|34=1|", "8=FIX|35=0|34=1|", "8=FIX.5.0SP2|35=0|34=1|",
+			       "8=FIXT.1.1|35=0|34=1|", "8=FIX.4.2|35=0|34=1|"};
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		char m[256];
+		size_t n = build(m, specs[i]);
+		struct fix_framer f;
+		fix_framer_init(&f, 4096);
+		cr_expect_eq(fix_frame(&f, m, n, NULL), (long)n, "%s", specs[i]);
+	}
+	/* An SOH at 7 ends BeginString even though byte 9 is an SOH too. */
+	char bad[] = "8=FIX.4|9|35=0|10=000|";
+	tsoh(bad);
+	struct fix_framer f;
+	fix_framer_init(&f, 4096);
+	int err;
+	cr_expect_lt(fix_frame(&f, bad, strlen(bad), &err), 0);
+	cr_expect_eq(err, FIX_E_BAD_BODY_LENGTH);
+}
