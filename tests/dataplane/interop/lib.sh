@@ -64,12 +64,35 @@ ns_create() {
 	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 }
 
+# The port the echo program uses: a TAP device (default), or with PORT_KIND=af_packet a veth
+# pair whose far end net_af_packet binds.
+PORT_KIND=${PORT_KIND:-tap}
+
+# veth_create: veth0 (kernel, 198.18.0.1) <-> veth1 (net_af_packet). Before echo_start.
+veth_create() {
+	ip -n "$NS" link add veth0 type veth peer name veth1
+	# The kernel must hand the PMD finished frames: no checksum left to the hardware (veth
+	# would pass CHECKSUM_PARTIAL packets through) and no GSO super-frames.
+	for i in veth0 veth1; do
+		in_ns ethtool -K "$i" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+	done
+	ip -n "$NS" link set veth0 address "$KERNEL_MAC"
+	ip -n "$NS" addr add "$KERNEL_IP/24" dev veth0
+	ip -n "$NS" link set veth0 up
+	ip -n "$NS" link set veth1 up
+}
+
 # echo_start ARGS...: starts fixmux-dp-echo in the namespace and configures the kernel side
 # of its TAP device once it is up.
 echo_start() {
 	rm -f "$WORK/ready" "$STATS"
+	local vdev=net_tap0,iface=dtap0 dev=net_tap0
+	if [ "$PORT_KIND" = af_packet ]; then
+		vdev=net_af_packet0,iface=veth1
+		dev=net_af_packet0
+	fi
 	ip netns exec "$NS" "$ECHO_BIN" --no-huge --no-shconf --no-pci --no-telemetry -l 0 -m 256 \
-		--file-prefix="fixmux_interop_$$" --vdev=net_tap0,iface=dtap0 -- \
+		--file-prefix="fixmux_interop_$$" --vdev="$vdev" -- --dev "$dev" \
 		--ip "$STACK_IP/24" --ready "$WORK/ready" --stats "$STATS" "$@" >"$WORK/echo.log" 2>&1 &
 	ECHO_PID=$!
 	for _ in $(seq 200); do
@@ -79,6 +102,7 @@ echo_start() {
 	done
 	[ -s "$WORK/ready" ] || fail "echo program not ready after 10 s"
 	STACK_MAC=$(cat "$WORK/ready")
+	[ "$PORT_KIND" = tap ] || return 0
 	# net_tap gives the kernel interface the PMD's own MAC; two ends with one address
 	# confuse captures, so the kernel side gets its own.
 	ip -n "$NS" link set dtap0 address "$KERNEL_MAC"

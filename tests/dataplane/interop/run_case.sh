@@ -101,6 +101,20 @@ faults_client)
 	# check, or earlier by its header check when the flipped byte was in the TCP header
 	expect_stat drop_tcp_bad_checksum -eq $(($(ctr fault_rx_corrupt) - $(ctr drop_tcp_bad_header)))
 	;;
+af_packet)
+	# The same port code over another kind of device: net_af_packet on one end of a veth
+	# pair, kernel clients on the other end.
+	PORT_KIND=af_packet
+	veth_create
+	echo_start --listen 7
+	kpeer clients --n 8 --bytes 262144 --close close || fail "clients over net_af_packet"
+	kpeer clients --n 4 --bytes 262144 --close shutdown || fail "clients over net_af_packet (shutdown)"
+	wait_stat echo_accepted -eq 12
+	wait_stat conns_in_use -eq 0
+	expect_stat echo_mismatch -eq 0
+	expect_stat drop_tcp_bad_checksum -eq 0
+	echo_stop
+	;;
 tshark)
 	# A clean interop run, captured: no malformed packet, no bad checksum, no TCP analysis
 	# flag (retransmission, dup ACK, lost segment, out-of-order...). Window updates and
