@@ -429,3 +429,76 @@ Test(tcp_open, orphaned_fin_wait_2_times_out)
 	tp_advance(tp_cfg.fin_wait2_us);
 	cr_assert_eq(dp_stack_conns_in_use(tp_st), 0);
 }
+
+Test(tcp_open, handshake_ack_carrying_data_and_fin_delivers_both)
+{
+	int rc;
+	dp_conn_t l = dp_tcp_listen(tp_st, US_PORT, 4, &rc);
+	tp_send(F_SYN, PEER_ISS, 0, 1000, NULL, 0);
+	struct cap sa = tp_one();
+	/* The third segment of the handshake already carries data and a FIN. */
+	tp_send(F_ACK | F_PSH | F_FIN, PEER_ISS + 1, sa.seq + 1, 1000, "hello", 5);
+	struct cap a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 7, "5 bytes and the FIN acknowledged");
+	dp_conn_t c = dp_tcp_accept(tp_st, l);
+	cr_assert_neq(c, DP_CONN_INVALID);
+	cr_assert_eq(dp_tcp_state(tp_st, c), DP_TCP_CLOSE_WAIT);
+	uint32_t ev = tp_events_for(c, NULL);
+	cr_assert(ev & DP_EV_READABLE, "events gathered before accept are delivered after it");
+	cr_assert(ev & DP_EV_PEER_FIN);
+	uint8_t buf[16];
+	cr_assert_eq(tp_read_all(c, buf, sizeof(buf)), 5u);
+	cr_assert_eq(memcmp(buf, "hello", 5), 0);
+	/* A retransmitted FIN is acknowledged again, not counted twice. */
+	tp_send(F_ACK | F_FIN, PEER_ISS + 6, sa.seq + 1, 1000, NULL, 0);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 7);
+	dp_tcp_close(tp_st, c);
+	tp_one(); /* our FIN */
+	tp_send(F_ACK, PEER_ISS + 7, sa.seq + 2, 1000, NULL, 0);
+	cr_assert_eq(dp_stack_conns_in_use(tp_st), 0);
+}
+
+Test(tcp_open, fin_beyond_a_hole_waits_for_the_hole)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	tp_send(F_ACK | F_FIN, PEER_ISS + 1 + 4, 5001, 1000, "defg", 4); /* data + FIN, early */
+	struct cap a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 1);
+	cr_assert_eq(dp_tcp_state(tp_st, c), DP_TCP_ESTABLISHED, "the FIN is not in sequence yet");
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 1000, "abcd", 4);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 10, "hole filled: data and FIN taken together");
+	cr_assert_eq(dp_tcp_state(tp_st, c), DP_TCP_CLOSE_WAIT);
+	uint8_t buf[16];
+	cr_assert_eq(tp_read_all(c, buf, sizeof(buf)), 8u);
+	cr_assert_eq(memcmp(buf, "abcddefg", 8), 0);
+	/* A bare FIN beyond a hole is kept as well. */
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+	c = tp_establish_passive(NULL);
+	tp_send(F_ACK | F_FIN, PEER_ISS + 1 + 3, 5001, 1000, NULL, 0);
+	tp_one();
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 1000, "xyz", 3);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 5);
+	cr_assert(dp_tcp_peer_closed(tp_st, c));
+	tp_read_all(c, buf, sizeof(buf));
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_open, rst_and_plain_segments_to_a_listener_are_ignored)
+{
+	int rc;
+	dp_conn_t l = dp_tcp_listen(tp_st, US_PORT, 4, &rc);
+	tp_send(F_RST, 1, 0, 0, NULL, 0);
+	tp_send(F_PSH, 1, 0, 1000, "x", 1); /* no flags of interest */
+	tp_send(F_SYN | F_FIN, 1, 0, 1000, NULL, 0);
+	tp_none();
+	cr_assert_eq(dp_stack_conns_in_use(tp_st), 0);
+	cr_assert_eq(dp_tcp_listen(tp_st, US_PORT, 4, &rc), DP_CONN_INVALID);
+	cr_assert_eq(rc, DP_TCP_EADDRINUSE);
+	dp_tcp_close(tp_st, l);
+	cr_assert_neq(dp_tcp_listen(tp_st, US_PORT, 4, &rc), DP_CONN_INVALID, "port free again");
+}
