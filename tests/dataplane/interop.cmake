@@ -5,7 +5,7 @@
 if(TARGET fixmux-dp-echo)
   set(FIXMUX_INTEROP_CASES
       server_clients server_large server_reset client_active client_passive
-      faults_server faults_client tshark hostile af_packet)
+      faults_server faults_client tshark hostile af_packet memif)
   foreach(case ${FIXMUX_INTEROP_CASES})
     add_test(NAME interop/${case}
              COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/interop/run_case.sh ${case}

@@ -161,6 +161,8 @@ expect_stat() {
 	echo "ok: $name = $v ($op $want)"
 }
 
+# For foreground commands only: in the background a shell function runs in a subshell, and
+# $! is the subshell's pid, not the program's. Start background programs with ip netns exec.
 in_ns() {
 	ip netns exec "$NS" "$@"
 }
@@ -172,7 +174,7 @@ kpeer() {
 # tshark_start: capture on the kernel side of the TAP device.
 tshark_start() {
 	command -v tshark >/dev/null || skip "no tshark"
-	in_ns tshark -i dtap0 -q -w "$WORK/cap.pcapng" 2>"$WORK/tshark.err" &
+	ip netns exec "$NS" tshark -i dtap0 -q -w "$WORK/cap.pcapng" 2>"$WORK/tshark.err" &
 	TSHARK_PID=$!
 	for _ in $(seq 100); do
 		grep -q "Capturing on" "$WORK/tshark.err" 2>/dev/null && return 0

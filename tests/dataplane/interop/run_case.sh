@@ -55,7 +55,7 @@ client_active | client_passive)
 	# The stack as client of a kernel echo server; it closes first (active) or shuts down
 	# writing and waits for the kernel to close (passive).
 	mode=${CASE#client_}
-	in_ns "$PY" "$HERE/kernel_peer.py" server --bind 0.0.0.0 --n 8 --ready "$WORK/kready" >"$WORK/kserver.log" 2>&1 &
+	ip netns exec "$NS" "$PY" "$HERE/kernel_peer.py" server --bind 0.0.0.0 --n 8 --ready "$WORK/kready" >"$WORK/kserver.log" 2>&1 &
 	KPID=$!
 	for _ in $(seq 100); do [ -e "$WORK/kready" ] && break; sleep 0.05; done
 	[ -e "$WORK/kready" ] || fail "kernel server did not start"
@@ -83,7 +83,7 @@ faults_server)
 	echo_stop
 	;;
 faults_client)
-	in_ns "$PY" "$HERE/kernel_peer.py" server --bind 0.0.0.0 --n 8 --ready "$WORK/kready" >"$WORK/kserver.log" 2>&1 &
+	ip netns exec "$NS" "$PY" "$HERE/kernel_peer.py" server --bind 0.0.0.0 --n 8 --ready "$WORK/kready" >"$WORK/kserver.log" 2>&1 &
 	KPID=$!
 	for _ in $(seq 100); do [ -e "$WORK/kready" ] && break; sleep 0.05; done
 	echo_start --connect "$KERNEL_IP:9000" --conns 8 --bytes $((1 << 20)) --close active \
@@ -113,6 +113,29 @@ af_packet)
 	wait_stat conns_in_use -eq 0
 	expect_stat echo_mismatch -eq 0
 	expect_stat drop_tcp_bad_checksum -eq 0
+	echo_stop
+	;;
+memif)
+	# Two stacks in two processes over net_memif (shared memory, a unix control socket):
+	# the server echoes, the client checks 4 x 4 MiB byte for byte. No kernel TCP involved.
+	sock=$WORK/memif.sock
+	eal=(--no-huge --no-shconf --no-pci --no-telemetry -m 256)
+	rm -f "$WORK/ready"
+	# not in_ns: a shell function in the background is a subshell, and $! would be its pid
+	ip netns exec "$NS" "$ECHO_BIN" "${eal[@]}" -l 0 --file-prefix="fixmux_memif_s_$$" \
+		--vdev="net_memif0,role=server,id=0,socket=$sock" -- --dev net_memif0 \
+		--ip 198.18.2.2/24 --listen 7 --ready "$WORK/ready" --stats "$STATS" >"$WORK/echo.log" 2>&1 &
+	ECHO_PID=$!
+	for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
+	[ -s "$WORK/ready" ] || fail "memif server not ready"
+	in_ns "$ECHO_BIN" "${eal[@]}" -l 1 --file-prefix="fixmux_memif_c_$$" \
+		--vdev="net_memif0,role=client,id=0,socket=$sock" -- --dev net_memif0 \
+		--ip 198.18.2.1/24 --connect 198.18.2.2:7 --conns 4 --bytes $((4 << 20)) \
+		--stats "$WORK/client.stats" >"$WORK/client.log" 2>&1 ||
+		fail "memif client: $(tail -5 "$WORK/client.log")"
+	STATS=$WORK/client.stats expect_stat echo_completed -eq 4
+	STATS=$WORK/client.stats expect_stat echo_mismatch -eq 0
+	wait_stat echo_accepted -eq 4
 	echo_stop
 	;;
 tshark)
