@@ -7,39 +7,39 @@
 #include "dp_stack_priv.h"
 
 /* One's complement sum of a buffer, folded to 16 bits, in the same (host order) convention as
- * rte_raw_cksum(). 32-bit words go into a 64-bit accumulator, so carries need no handling in
- * the loop: about half the work of the 16-bit loop in rte_raw_cksum() (it was a fifth of all
- * instructions per segment under callgrind). */
+ * rte_raw_cksum(). 64-bit words with end-around carry (2^16 = 1 modulo 0xffff, so the folds at
+ * the end give the 16-bit sum): about a third of the instructions of rte_raw_cksum()'s 16-bit
+ * loop, which was a fifth of all instructions per segment under callgrind. */
+static inline uint64_t add_carry(uint64_t sum, uint64_t w)
+{
+	sum += w;
+	return sum + (sum < w);
+}
+
 static uint32_t raw_sum(const void *buf, uint32_t len)
 {
 	const uint8_t *p = buf;
 	uint64_t sum = 0;
-	while (len >= 16) {
-		uint32_t w[4];
+	while (len >= 32) {
+		uint64_t w[4];
 		memcpy(w, p, sizeof(w));
-		sum += (uint64_t)w[0] + w[1] + w[2] + w[3];
-		p += 16;
-		len -= 16;
+		sum = add_carry(sum, w[0]);
+		sum = add_carry(sum, w[1]);
+		sum = add_carry(sum, w[2]);
+		sum = add_carry(sum, w[3]);
+		p += 32;
+		len -= 32;
 	}
-	while (len >= 4) {
-		uint32_t w;
-		memcpy(&w, p, 4);
-		sum += w;
-		p += 4;
-		len -= 4;
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		sum = add_carry(sum, w);
+		p += 8;
+		len -= 8;
 	}
-	if (len >= 2) {
-		uint16_t h;
-		memcpy(&h, p, 2);
-		sum += h;
-		p += 2;
-		len -= 2;
-	}
-	if (len) {
-		uint16_t h = 0;
-		memcpy(&h, p, 1); /* the odd byte is the first of a zero-padded 16-bit word */
-		sum += h;
-	}
+	uint64_t tail = 0;
+	memcpy(&tail, p, len); /* the last bytes, zero-padded: an odd byte pads as RFC 1071 says */
+	sum = add_carry(sum, tail);
 	sum = (sum & 0xffffffffu) + (sum >> 32);
 	sum = (sum & 0xffffffffu) + (sum >> 32);
 	uint32_t s32 = (uint32_t)sum;
