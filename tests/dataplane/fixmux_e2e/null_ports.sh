@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fixmux on two net_null ports (no traffic, no namespace): --duration ends it like SIGTERM
-# (exit 0, a summary line a second, the stats file with every counter), and a port the EAL does
+# (exit 0, a summary line a second, the stats file with every counter), so does SIGINT, and a
+# port the EAL does
 # not have is refused at start-up with exit 1 and a message naming the key.
 #   null_ports.sh FIXMUX PASSWD
 set -euo pipefail
@@ -59,6 +60,21 @@ assert not missing, "missing keys: %s" % missing
 assert s["venue_logons"] == 0 and s["shutdown_timed_out"] is False and s["stats_seq"] >= 1, s
 EOF2
 echo "ok: --duration 1: exit 0, summary line, stats file"
+
+# SIGINT ends it like SIGTERM (the namespace test covers SIGTERM with users online)
+"$FIXMUX" "${EAL[@]}" -- --config "$WORK/ok.ini" >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+for _ in $(seq 200); do
+	grep -q "listening on" "$WORK/out" 2>/dev/null && break
+	kill -0 "$pid" 2>/dev/null || fail "fixmux died at start-up: $(tail -5 "$WORK/err")"
+	sleep 0.05
+done
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 0 ] || fail "SIGINT: exit $rc"
+grep -q "shutting down" "$WORK/err" || fail "SIGINT: no shutdown line"
+echo "ok: SIGINT: exit 0"
 
 ini net_null7 >"$WORK/bad.ini"
 rc=0
