@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# fixmux-bench driver: the end-to-end latency run of docs/benchmarks.md ("## fixmux-bench").
+#
+#   bash bench/harness/run.sh [--bin-dir BUILD] [--users N] [--rate R] [--duration S]
+#        [--warmup S] [--idle backoff|spin|sleep] [--out DIR] [--plots] [--no-direct]
+#        [--json] [--smoke] [-- extra fixmux-bench options]
+#
+# As root: creates the network namespace fmx-bench-<pid> (removed on any exit), starts fixmux
+# on two net_tap ports and the venue simulator behind it, then runs fixmux-bench inside the
+# namespace on kernel sockets, first through fixmux, then straight to the simulator:
+#
+#   harness 198.18.0.1 --fmxbc0--> fixmux 198.18.0.2:9878 (net_tap0)
+#   fixmux 198.18.1.2 (net_tap1) --fmxbv0--> fixmux-venue-sim 198.18.1.1:9880 (exchange mode,
+#   --fill-ratio 1: every order is acknowledged and filled at once)
+#   harness 198.18.1.1 --------------------> fixmux-venue-sim 198.18.1.1:9880 (the baseline)
+#
+# fixmux's configuration has N users u001..uN (password hashed by fixmux-passwd), all on the
+# session SIM.Orders; the simulator has fixmux's session and min(N, 63) sessions
+# SIMVENUE<-uNNN for the baseline (it holds 64 sessions; the baseline carries the same total
+# rate over fewer sessions when N > 63). Results go to --out (default /tmp/fixmux-bench): the
+# harness's text or JSON output, PHASE.hgrm / PHASE.csv / PHASE-timeline.csv, fixmux's and the
+# simulator's statistics, and with --plots latency-by-percentile.png and latency-over-time.png.
+#
+# --smoke (the ctest bench/harness_smoke): 4 users, 200 orders/s, 3 s per phase; checks that
+# every order got its ExecutionReport and that the histogram files are consistent. Never
+# checks a timing. Exit 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun).
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BIN=$ROOT/build
+USERS=10 RATE=1000 DURATION=10 WARMUP=1 IDLE=backoff OUT=/tmp/fixmux-bench
+PLOTS= DIRECT=1 JSON= SMOKE=
+EXTRA=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--bin-dir) BIN=$2; shift 2 ;;
+	--users) USERS=$2; shift 2 ;;
+	--rate) RATE=$2; shift 2 ;;
+	--duration) DURATION=$2; shift 2 ;;
+	--warmup) WARMUP=$2; shift 2 ;;
+	--idle) IDLE=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	--plots) PLOTS=1; shift ;;
+	--no-direct) DIRECT=; shift ;;
+	--json) JSON=1; shift ;;
+	--smoke) SMOKE=1; shift ;;
+	--) shift; EXTRA=("$@"); break ;;
+	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+if [ -n "$SMOKE" ]; then
+	USERS=4 RATE=200 DURATION=3 WARMUP=0.5 OUT=$(mktemp -d /tmp/fixmux-bench-smoke.XXXXXX)
+fi
+FIXMUX=$BIN/dataplane/fixmux
+VSIM=$BIN/control/fixmux-venue-sim
+PASSWD=$BIN/control/fixmux-passwd
+BENCH=$BIN/bench/harness/fixmux-bench
+NS=fmx-bench-$$
+FMX_PID= VSIM_PID=
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+cleanup() {
+	local rc=$?
+	set +e
+	[ -n "$FMX_PID" ] && kill -TERM "$FMX_PID" 2>/dev/null && sleep 0.5
+	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
+	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
+	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		echo "--- fixmux stderr"; tail -n 20 "$OUT/fixmux.err" 2>/dev/null
+		echo "--- venue simulator"; tail -n 20 "$OUT/vsim.log" 2>/dev/null
+	fi
+	[ -n "$SMOKE" ] && [ $rc -eq 0 ] && rm -rf "$OUT"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP)"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+for b in "$FIXMUX" "$VSIM" "$PASSWD" "$BENCH"; do [ -x "$b" ] || fail "not built: $b"; done
+case "$USERS" in ''|*[!0-9]*) fail "--users wants a whole number" ;; esac
+[ "$USERS" -ge 1 ] && [ "$USERS" -le 1000 ] || fail "--users from 1 to 1000"
+DIRECT_USERS=$(( USERS < 63 ? USERS : 63 ))
+
+mkdir -p "$OUT"
+rm -rf "$OUT/store" "$OUT/vsim"
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+
+echo "bench-secret-$$" >"$OUT/pw"
+HASH=$("$PASSWD" <"$OUT/pw")
+{
+	cat <<-EOF
+	[appliance]
+	client_port = net_tap0
+	venue_port = net_tap1
+	client_address = 198.18.0.2/24
+	venue_address = 198.18.1.2/24
+	listen_port = 9878
+	store_dir = $OUT/store
+	fsync = none
+	idle = $IDLE
+
+	[venue SIM]
+	type = CLOB
+
+	[session SIM.Orders]
+	address = 198.18.1.1:9880
+	sender_comp_id = FIXMUX
+	target_comp_id = SIMVENUE
+	EOF
+	for i in $(seq 1 "$USERS"); do
+		printf '\n[user u%03d]\npassword_hash = %s\nsessions = SIM.Orders\n' "$i" "$HASH"
+	done
+} >"$OUT/fixmux.ini"
+{
+	echo "FIX.4.4:SIMVENUE:FIXMUX"
+	for i in $(seq 1 "$DIRECT_USERS"); do printf 'FIX.4.4:SIMVENUE:u%03d:reset\n' "$i"; done
+} >"$OUT/vsim.sessions"
+
+# fixmux first: its TAP devices are born inside the namespace. EAL without hugepages (as the
+# e2e test), one lcore.
+ip netns exec "$NS" "$FIXMUX" --no-huge --no-shconf --no-pci --no-telemetry -l 0 -m 512 \
+	--file-prefix="fmx_bench_$$" --vdev=net_tap0,iface=fmxbc0 --vdev=net_tap1,iface=fmxbv0 -- \
+	--config "$OUT/fixmux.ini" --stats-file "$OUT/fixmux-stats.json" \
+	>"$OUT/fixmux.out" 2>"$OUT/fixmux.err" &
+FMX_PID=$!
+for _ in $(seq 200); do
+	grep -q "listening on" "$OUT/fixmux.out" 2>/dev/null && break
+	kill -0 "$FMX_PID" 2>/dev/null || fail "fixmux died at start-up"
+	sleep 0.05
+done
+grep -q "listening on" "$OUT/fixmux.out" || fail "fixmux not up after 10 s"
+configure_tap() {
+	ip -n "$NS" link set "$1" address "$2"
+	ip -n "$NS" link set "$1" txqueuelen 10000
+	ip -n "$NS" addr add "$3" dev "$1"
+	ip -n "$NS" link set "$1" up
+}
+configure_tap fmxbc0 02:00:c6:12:00:01 198.18.0.1/24
+configure_tap fmxbv0 02:00:c6:12:01:01 198.18.1.1/24
+
+ip netns exec "$NS" "$VSIM" --listen 198.18.1.1:9880 --mode exchange --store "$OUT/vsim" \
+	--sessions "$OUT/vsim.sessions" --fill-ratio 1 --md-interval-ms 1000 \
+	--stats-file "$OUT/vsim-stats.json" --port-file "$OUT/vsim.port" --quiet \
+	>"$OUT/vsim.log" 2>&1 &
+VSIM_PID=$!
+for _ in $(seq 200); do
+	[ -s "$OUT/vsim.port" ] && break
+	kill -0 "$VSIM_PID" 2>/dev/null || fail "venue simulator died at start-up"
+	sleep 0.05
+done
+[ -s "$OUT/vsim.port" ] || fail "venue simulator not listening after 10 s"
+
+ARGS=(--fixmux 198.18.0.2:9878 --users "$USERS" --password-file "$OUT/pw" --rate "$RATE"
+	--duration "$DURATION" --warmup "$WARMUP" --out-dir "$OUT")
+[ -n "$DIRECT" ] && ARGS+=(--direct 198.18.1.1:9880 --direct-users "$DIRECT_USERS")
+[ -n "$JSON" ] && ARGS+=(--json)
+[ -n "$SMOKE" ] && ARGS+=(--json --no-progress)
+rc=0
+ip netns exec "$NS" "$BENCH" "${ARGS[@]}" "${EXTRA[@]}" | tee "$OUT/result.txt" || rc=$?
+
+kill -TERM "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null || true
+FMX_PID=
+kill -TERM "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null || true
+VSIM_PID=
+[ $rc -eq 0 ] || fail "fixmux-bench exit status $rc"
+
+if [ -n "$PLOTS" ]; then
+	gnuplot -e "dir='$OUT'" "$HERE/plot.gp" && echo "plots: $OUT/latency-by-percentile.png $OUT/latency-over-time.png"
+fi
+
+if [ -n "$SMOKE" ]; then
+	# Every order answered in both phases, and the files agree with the summary.
+	/usr/bin/python3 - "$OUT" "$RATE" "$DURATION" "$WARMUP" <<'PY'
+import json, sys, os
+out, rate, dur, warm = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+rows = [json.loads(l) for l in open(os.path.join(out, "result.txt")) if l.startswith("{")]
+phases = {r["phase"]: r for r in rows if "phase" in r}
+def check(c, what):
+    if not c:
+        print("FAIL: " + what); sys.exit(1)
+    print("ok: " + what)
+check(set(phases) == {"fixmux", "direct"}, "both phases reported")
+check(any("ratio" in r for r in rows), "the fixmux/direct ratio is reported")
+want = int(rate * dur)
+for name, r in phases.items():
+    check(r["ok"] and r["sent"] == want and r["answered"] == want and r["unanswered"] == 0
+          and r["rejected"] == 0, "%s: %d orders sent, each got its ExecutionReport" % (name, want))
+    # the warm-up is matched but not recorded: about rate * (dur - warm) values
+    check(abs(r["recorded"] - rate * (dur - warm)) <= 2, "%s: %d latencies recorded" % (name, r["recorded"]))
+    check(0 < r["p50_us"] <= r["p90_us"] <= r["p99_us"] <= r["p99.9_us"] <= r["p99.99_us"] <= r["max_us"],
+          "%s: percentiles ordered and positive" % name)
+    hgrm = open(os.path.join(out, name + ".hgrm")).read()
+    check("Total count    = %12d]" % r["recorded"] in hgrm, "%s.hgrm total matches" % name)
+    csv = open(os.path.join(out, name + ".csv")).read().splitlines()
+    check(csv[0].startswith("Value,Percentile") and csv[-1].split(",")[1].startswith("1.0"),
+          "%s.csv ends at percentile 1" % name)
+    tl = open(os.path.join(out, name + "-timeline.csv")).read().splitlines()
+    check(sum(int(l.split(",")[1]) for l in tl[1:]) == r["recorded"],
+          "%s-timeline.csv seconds add up to the recorded count" % name)
+PY
+	echo "PASS: fixmux-bench smoke"
+fi
