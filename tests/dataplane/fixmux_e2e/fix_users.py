@@ -283,6 +283,14 @@ def phase_failure(args, pw, alice, bob):
     logon_ok(alice, pw)
     logon_ok(bob, pw)
     check(fresh_stats(args)["venue_logons"] == logons0 + 1, "the venue logged on again")
+    # The venue cancelled every open order when fixmux logged out of it and reports the
+    # cancels at this logon (as FX venues do): each user gets its own, bob's kept for him
+    # until his Logon if the venue was up before it.
+    for u, own in ((alice, ["A-1", "A-2", "A-3"]), (bob, ["B-1", "B-2", "B-3"])):
+        got = sorted(u.wait_for("cancel %d" % (i + 1),
+                                lambda m: m.get(35) == "8" and m.get(150) == "4").get(11)
+                     for i in range(3))
+        check(got == own, "%s received the cancels of exactly its orders: %s" % (u.name, got))
     alice.reset()
     m = bob.wait_for("Logout after alice's failure", lambda m: m.get(35) == "5")
     check("alice" in m.get(58, "") and "failed" in m.get(58, ""),
@@ -291,6 +299,9 @@ def phase_failure(args, pw, alice, bob):
     bob.wait_closed()
     wait_stat(args, "venue_sessions_up", 0)
     check(fresh_stats(args)["user_failures"] == 1, "fixmux counted one user failure")
+    for u, own in ((alice, ["A-1", "A-2", "A-3"]), (bob, ["B-1", "B-2", "B-3"])):
+        ids = sorted(m.get(11) for m in u.rx if m.get(35) == "8")
+        check(ids == own, "%s saw no ExecutionReport but its own: %s" % (u.name, ids))
 
 
 def venue_logout(args, pw, alice, bob, vsim_pid):
