@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -382,11 +383,13 @@ static void on_readable(struct run *rn, int idx, uint64_t now)
 	}
 }
 
-/* One pass over the ready sockets; timeout_ms 0 polls. */
-static void poll_once(struct run *rn, int timeout_ms)
+/* One pass over the ready sockets, waiting at most timeout_ns (0 polls). */
+static void poll_once(struct run *rn, uint64_t timeout_ns)
 {
 	struct epoll_event evs[64];
-	int n = epoll_wait(ep, evs, 64, timeout_ms);
+	struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u),
+			       .tv_nsec = (long)(timeout_ns % 1000000000u) };
+	int n = epoll_pwait2(ep, evs, 64, &ts, NULL);
 	uint64_t now = bench_ticks();
 
 	for (int i = 0; i < n; i++) {
@@ -485,7 +488,7 @@ static void run_phase(const struct phase *ph, struct result *r)
 	}
 	uint64_t t0 = bench_ticks();
 	while (rn.active < n && !rn.failed && !stop_flag && bench_ticks() - t0 < 20 * tps)
-		poll_once(&rn, 10);
+		poll_once(&rn, 10000000);
 	if (rn.active < n) {
 		if (!rn.failed)
 			snprintf(r->why, sizeof(r->why), "only %u of %u users logged on within 20 s",
@@ -543,12 +546,13 @@ static void run_phase(const struct phase *ph, struct result *r)
 		}
 		if (!sending && (rn.outstanding == 0 || now >= drain_end))
 			break;
-		/* Sleep in epoll only when the next order is more than 2 ms away; otherwise poll, so
-		 * the harness's own wake-up jitter stays out of the schedule. */
+		/* Sleep in epoll until 20 us before the next order is due, then poll: spinning all
+		 * the time would take a whole core from fixmux and the simulator on a 2-core box,
+		 * and a late wake-up is not hidden anyway (it is latency, and it is in "send lag"). */
 		uint64_t wake = sending ? due : next_second;
-		int timeout = 0;
-		if (!cfg.spin && wake > now + 2 * tps / 1000)
-			timeout = (int)((wake - now) / (tps / 1000)) - 1;
+		uint64_t timeout = 0, early = 20 * tps / 1000000;
+		if (!cfg.spin && wake > now + early)
+			timeout = ticks_to_ns(wake - now - early);
 		poll_once(&rn, timeout);
 	}
 	r->elapsed_s = (double)(bench_ticks() - start) / (double)tps;
@@ -579,7 +583,7 @@ static void run_phase(const struct phase *ph, struct result *r)
 			open += users[i].fd >= 0 && users[i].st != U_CLOSED;
 		if (open == 0)
 			break;
-		poll_once(&rn, 10);
+		poll_once(&rn, 10000000);
 	}
 out:
 	for (uint32_t i = 0; i < n; i++)
@@ -891,6 +895,8 @@ int main(int argc, char **argv)
 		set_phase("direct", direct, dtarget, 'D',
 			  direct_users ? direct_users : (cfg.users < 64 ? cfg.users : 64));
 
+	/* The default 50 us timer slack would make every timed sleep 50 us late. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
