@@ -21,18 +21,23 @@ int dp_eal_init_nohuge(const struct dp_eal_opts *o, char *err, size_t errlen)
 	}
 #define ARG(...) (snprintf(buf[argc], sizeof(buf[argc]), __VA_ARGS__), argv[argc] = buf[argc], argc++)
 	ARG("fixmux");
-	ARG("--no-huge");
-	/* DPDK 22.11 treats --no-huge as legacy memory mode and refuses it together with
-	 * --in-memory; --no-shconf gives what we wanted from it: no runtime files shared
-	 * between processes. */
-	ARG("--no-shconf");
+	if (o->huge) {
+		/* no files in hugetlbfs or /var/run: everything dies with the process */
+		ARG("--in-memory");
+	} else {
+		ARG("--no-huge");
+		/* DPDK 22.11 treats --no-huge as legacy memory mode and refuses it together with
+		 * --in-memory; --no-shconf gives what we wanted from it: no runtime files
+		 * shared between processes. */
+		ARG("--no-shconf");
+	}
 	ARG("--no-pci");
 	ARG("--no-telemetry");
 	ARG("--file-prefix=%s_%ld", o->prefix ? o->prefix : "fixmux", (long)getpid());
 	ARG("-l");
 	ARG("%s", o->lcores ? o->lcores : "0");
 	/* Without hugepages the EAL reserves 64 MB unless told otherwise (--socket-mem is
-	 * refused together with --no-huge). */
+	 * refused together with --no-huge); with them, -m caps what is taken from the pool. */
 	if (o->mem_mb) {
 		ARG("-m");
 		ARG("%u", o->mem_mb);
@@ -47,4 +52,19 @@ int dp_eal_init_nohuge(const struct dp_eal_opts *o, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+unsigned dp_eal_hugepages_free_mb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (f == NULL)
+		return 0;
+	char line[128];
+	unsigned long free_pages = 0, size_kb = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		sscanf(line, "HugePages_Free: %lu", &free_pages);
+		sscanf(line, "Hugepagesize: %lu kB", &size_kb);
+	}
+	fclose(f);
+	return (unsigned)(free_pages * size_kb / 1024);
 }

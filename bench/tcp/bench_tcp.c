@@ -17,7 +17,8 @@
  * the throughput run must match on both ends. --callgrind runs the stacks in one thread
  * without timing, for bench/tcp/callgrind.sh (instructions per 200-byte segment received
  * and acknowledged). Options: --json, --budget-ms N (per figure, default 300),
- * --callgrind [--iterations N]. BENCH_TCP_DEBUG=1 in the environment prints the stacks'
+ * --callgrind [--iterations N]. Hugepages are used when enough are free (BENCH_TCP_NO_HUGE=1:
+ * never), 4 KiB pages otherwise; the run says which. BENCH_TCP_DEBUG=1 in the environment prints the stacks'
  * counters and the sender's congestion state after the throughput run, and the cost of an
  * idle stack iteration and of a clock read.
  */
@@ -704,6 +705,10 @@ int main(int argc, char **argv)
 	/* Two lcores pinned to cores 0 and 1, both spinning; the callgrind run needs one. */
 	struct dp_eal_opts eo = { .prefix = "fixmux_bench_tcp", .lcores = opts.callgrind ? "0" : "0,1",
 				  .mem_mb = 512 };
+	/* Hugepages when there are enough free (hugepage_setup/), as in production: with 4 KiB
+	 * pages every mbuf touch risks a TLB miss. valgrind cannot map them: not for callgrind. */
+	eo.huge = !opts.callgrind && getenv("BENCH_TCP_NO_HUGE") == NULL &&
+		  dp_eal_hugepages_free_mb() >= eo.mem_mb + 64;
 	if (dp_eal_init_nohuge(&eo, err, sizeof(err)) != 0)
 		bench_fail("%s", err);
 	setup_stacks();
@@ -715,6 +720,11 @@ int main(int argc, char **argv)
 	if (samples == NULL)
 		bench_fail("out of memory");
 	bench_print_meta(&opts, "tcp");
+	if (opts.json)
+		printf("{\"bench\":\"tcp\",\"memory\":\"%s\"}\n", eo.huge ? "hugepages" : "4k_pages");
+	else
+		printf("memory: %s\n", eo.huge ? "hugepages (--in-memory)"
+					       : "4 KiB pages (--no-huge; hugepages: hugepage_setup/)");
 	if (!opts.json)
 		printf("%-24s %-14s %10s %10s %10s %10s %9s\n", "workload", "impl", "p50", "p99",
 		       "p99.9", "mean", "samples");
