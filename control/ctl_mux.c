@@ -417,6 +417,7 @@ static void frame_stream(struct mux_rx *rx, const char *bytes, size_t len, frame
 			 * cannot happen with a sane configuration; drop it as garbled. */
 			fn(arg, NULL, 0, true);
 			rx->len = 0;
+			fix_framer_reset(&rx->fr); /* it remembered the dropped message's length */
 		}
 	}
 }
