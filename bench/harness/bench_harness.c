@@ -220,6 +220,9 @@ static int send_logon(struct user *u, int idx, const char *target)
 	begin(&e, buf, sizeof(buf), u, "A", target, realtime_ns());
 	fix_enc_uint(&e, 98, 0);
 	fix_enc_uint(&e, 108, 30);
+	/* Every run starts both sequences at 1, so runs can follow each other on one appliance
+	 * (whose user sessions otherwise keep their numbers across logons). */
+	fix_enc_char(&e, 141, 'Y');
 	fix_enc_cstr(&e, 553, u->name);
 	fix_enc_cstr(&e, 554, cfg.password);
 	return queue(u, idx, &e);

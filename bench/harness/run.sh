@@ -3,7 +3,7 @@
 #
 #   bash bench/harness/run.sh [--bin-dir BUILD] [--users N] [--rate R] [--duration S]
 #        [--warmup S] [--idle backoff|spin|sleep] [--out DIR] [--plots] [--no-direct]
-#        [--json] [--smoke] [-- extra fixmux-bench options]
+#        [--json] [--smoke] [--steps "U:R ..."] [--search] [-- extra fixmux-bench options]
 #
 # As root: creates the network namespace fmx-bench-<pid> (removed on any exit), starts fixmux
 # on two net_tap ports and the venue simulator behind it, then runs fixmux-bench inside the
@@ -21,6 +21,12 @@
 # harness's text or JSON output, PHASE.hgrm / PHASE.csv / PHASE-timeline.csv, fixmux's and the
 # simulator's statistics, and with --plots latency-by-percentile.png and latency-over-time.png.
 #
+# --steps "U:R U:R ...": instead of the single run, one fixmux-only run per step (U users, R
+# orders/s in total) on the same appliance, then a table of the steps; the user-count sweep is
+# --steps "1:10000 100:10000". --search: the stepped search for the highest offered rate whose
+# p99 stays under 100 us (10 users; 500, 1000, 2000, 5000, 10000, 20000 orders/s; it stops at
+# the first step that misses or fails).
+#
 # --smoke (the ctest bench/harness_smoke): 4 users, 200 orders/s, 3 s per phase; checks that
 # every order got its ExecutionReport and that the histogram files are consistent. Never
 # checks a timing. Exit 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun).
@@ -29,7 +35,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=$ROOT/build
 USERS=10 RATE=1000 DURATION=10 WARMUP=1 IDLE=backoff OUT=/tmp/fixmux-bench
-PLOTS= DIRECT=1 JSON= SMOKE=
+PLOTS= DIRECT=1 JSON= SMOKE= STEPS= SEARCH=
 EXTRA=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -44,8 +50,10 @@ while [ $# -gt 0 ]; do
 	--no-direct) DIRECT=; shift ;;
 	--json) JSON=1; shift ;;
 	--smoke) SMOKE=1; shift ;;
+	--steps) STEPS=$2; shift 2 ;;
+	--search) SEARCH=1; STEPS="10:500 10:1000 10:2000 10:5000 10:10000 10:20000"; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,35p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -84,6 +92,12 @@ trap 'exit 130' INT TERM
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
 for b in "$FIXMUX" "$VSIM" "$PASSWD" "$BENCH"; do [ -x "$b" ] || fail "not built: $b"; done
 case "$USERS" in ''|*[!0-9]*) fail "--users wants a whole number" ;; esac
+for st in $STEPS; do
+	u=${st%%:*}
+	case "$st" in *:*) ;; *) fail "--steps wants USERS:RATE pairs, not '$st'" ;; esac
+	case "$u" in ''|*[!0-9]*) fail "--steps: '$st'" ;; esac
+	[ "$u" -gt "$USERS" ] && USERS=$u
+done
 [ "$USERS" -ge 1 ] && [ "$USERS" -le 1000 ] || fail "--users from 1 to 1000"
 DIRECT_USERS=$(( USERS < 63 ? USERS : 63 ))
 
@@ -157,6 +171,38 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 [ -s "$OUT/vsim.port" ] || fail "venue simulator not listening after 10 s"
+
+if [ -n "$STEPS" ]; then
+	# One fixmux-only run per step on the same appliance; each run's JSON kept in step-U-R.json.
+	printf '%-6s %8s %5s %10s %10s %10s %10s %10s  %s\n' users rate ok p50_us p90_us p99_us \
+		p99.9_us max_us note | tee "$OUT/steps.txt"
+	best=none
+	for st in $STEPS; do
+		u=${st%%:*} r=${st##*:} src=0
+		ip netns exec "$NS" "$BENCH" --fixmux 198.18.0.2:9878 --users "$u" --password-file \
+			"$OUT/pw" --rate "$r" --duration "$DURATION" --warmup "$WARMUP" --json \
+			--no-progress "${EXTRA[@]}" >"$OUT/step-$u-$r.json" 2>"$OUT/step-$u-$r.err" || src=$?
+		line=$(/usr/bin/python3 - "$OUT/step-$u-$r.json" "$OUT/step-$u-$r.err" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1]) if '"phase"' in l][0]
+err = open(sys.argv[2]).read().strip().splitlines()
+print("%-6d %8d %5s %10.1f %10.1f %10.1f %10.1f %10.1f  %s" % (r["users"], r["rate"],
+      "yes" if r["ok"] else "NO", r["p50_us"], r["p90_us"], r["p99_us"], r["p99.9_us"],
+      r["max_us"], "" if r["ok"] else (err[-1] if err else r.get("error", ""))))
+PY
+)
+		echo "$line" | tee -a "$OUT/steps.txt"
+		if [ -n "$SEARCH" ]; then
+			p99=$(echo "$line" | awk '{print $6}')
+			if [ $src -ne 0 ] || awk -v p="$p99" 'BEGIN{exit !(p >= 100)}'; then break; fi
+			best=$r
+		fi
+		sleep 1 # let fixmux log the users out before the next step logs them on
+	done
+	[ -n "$SEARCH" ] && echo "highest offered rate with p99 under 100 us (10 users): $best orders/s" |
+		tee -a "$OUT/steps.txt"
+	exit 0
+fi
 
 ARGS=(--fixmux 198.18.0.2:9878 --users "$USERS" --password-file "$OUT/pw" --rate "$RATE"
 	--duration "$DURATION" --warmup "$WARMUP" --out-dir "$OUT")
