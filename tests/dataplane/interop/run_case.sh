@@ -162,6 +162,7 @@ tshark)
 	echo "ok: $total packets, none malformed or flagged"
 	;;
 hostile)
+	"$PY" -c "import scapy.all" 2>/dev/null || skip "no scapy for $PY (python3-scapy)"
 	echo_start --listen 7 --backlog 8 --arp-static "198.18.0.3=02:00:c6:12:00:03"
 	in_ns "$PY" "$HERE/hostile.py" --stack-mac "$STACK_MAC" --stats "$STATS" --backlog 8 || fail "hostile segments"
 	echo_stop
