@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -498,4 +499,81 @@ Test(fault, counter_names_cover_every_counter)
 	for (int i = 0; i < DP_FAULT_COUNTER_MAX; i++)
 		cr_expect(dp_fault_counter_names[i] != NULL && dp_fault_counter_names[i][0] != '\0',
 			  "counter %d has no name", i);
+}
+
+/* The port wrapper over a net_ring pair: TX faults before the device, RX faults after it,
+ * refused packets retried instead of lost. */
+static void ring_ports(const char *a, const char *b, unsigned size, uint16_t *pa, uint16_t *pb)
+{
+	cr_assert_eq(dp_port_ring_pair(a, b, size, pa, pb, err, sizeof(err)), 0, "%s", err);
+	char na[64], nb[64];
+	snprintf(na, sizeof(na), "net_ring_%s", a);
+	snprintf(nb, sizeof(nb), "net_ring_%s", b);
+	static struct dp_port A, B;
+	struct dp_port_conf ca = { .dev = na, .n_rxd = 64, .n_txd = 64, .pool = pool };
+	struct dp_port_conf cb = { .dev = nb, .n_rxd = 64, .n_txd = 64, .pool = pool };
+	cr_assert_eq(dp_port_open(&A, &ca, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(dp_port_open(&B, &cb, err, sizeof(err)), 0, "%s", err);
+}
+
+static unsigned drain_rx(uint16_t port, uint32_t *ids, unsigned max)
+{
+	struct rte_mbuf *rx[32];
+	unsigned n = 0;
+	uint16_t k;
+	while ((k = rte_eth_rx_burst(port, 0, rx, 32)) > 0)
+		for (uint16_t j = 0; j < k; j++) {
+			if (n < max)
+				ids[n] = id_of(rx[j]);
+			n++;
+			rte_pktmbuf_free(rx[j]);
+		}
+	return n;
+}
+
+Test(fault, port_tx_delay_then_device_and_refusals_retried)
+{
+	uint16_t pa, pb;
+	/* a ring of 16 refuses most of a burst of 40 */
+	ring_ports("fpa", "fpb", 16, &pa, &pb);
+	struct dp_fault_conf rx = { 0 }, tx = { .delay_us = 50 };
+	struct dp_fault_port fp;
+	cr_assert_eq(dp_fault_port_init(&fp, pa, 0, &rx, &tx, 9, pool, err, sizeof(err)), 0, "%s",
+		     err);
+	struct rte_mbuf *burst[32];
+	for (uint32_t i = 0; i < 32; i++)
+		burst[i] = tcp_frame(i);
+	cr_expect_eq(dp_fault_port_tx(&fp, burst, 32, 1000), 32, "the wrapper takes every packet");
+	uint32_t ids[64];
+	cr_expect_eq(drain_rx(pb, ids, 64), 0, "delayed packets reached the device early");
+	/* After the delay the device takes what fits; the rest waits in tx_pending. */
+	unsigned got = 0;
+	for (uint64_t t = 1050; got < 32 && t < 1100; t++) {
+		dp_fault_port_tx(&fp, NULL, 0, t);
+		got += drain_rx(pb, ids + got, 64 - got);
+	}
+	cr_assert_eq(got, 32, "refused packets were lost");
+	for (uint32_t i = 0; i < 32; i++)
+		cr_expect_eq(ids[i], i, "order changed at %u", i);
+	dp_fault_port_fini(&fp);
+}
+
+Test(fault, port_rx_faults_apply_after_the_device)
+{
+	uint16_t pa, pb;
+	ring_ports("fqa", "fqb", 256, &pa, &pb);
+	struct dp_fault_conf rx = { .drop = 1.0 }, tx = { 0 };
+	struct dp_fault_port fp;
+	cr_assert_eq(dp_fault_port_init(&fp, pb, 0, &rx, &tx, 9, pool, err, sizeof(err)), 0, "%s",
+		     err);
+	struct rte_mbuf *burst[8];
+	for (uint32_t i = 0; i < 8; i++)
+		burst[i] = tcp_frame(i);
+	cr_assert_eq(rte_eth_tx_burst(pa, 0, burst, 8), 8);
+	struct rte_mbuf *rx_pkts[16];
+	cr_expect_eq(dp_fault_port_rx(&fp, rx_pkts, 16, 0), 0);
+	cr_expect_eq(dp_fault_count(&fp.rx, DP_FAULT_IN), 8);
+	cr_expect_eq(dp_fault_count(&fp.rx, DP_FAULT_DROP), 8);
+	cr_expect_eq(dp_fault_count(&fp.tx, DP_FAULT_IN), 0);
+	dp_fault_port_fini(&fp);
 }
