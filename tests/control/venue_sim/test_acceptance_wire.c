@@ -25,9 +25,24 @@
 #define MAXCONN 4
 
 static struct vproc vp;
+/* FIXMUX_ACCEPTANCE_PEER=a.b.c.d:port runs the scenarios against an acceptor that is already
+ * running there instead of a simulator started here: the issue-5 conformance run puts fixmux
+ * (with this simulator behind it) at that address (tests/dataplane/conformance/). */
+static char peer_host[64] = "127.0.0.1";
+static bool external_peer;
 
 static void setup(void)
 {
+	const char *peer = getenv("FIXMUX_ACCEPTANCE_PEER");
+	if (peer != NULL && peer[0] != '\0') {
+		const char *colon = strrchr(peer, ':');
+		cr_assert(colon != NULL && colon - peer < (long)sizeof(peer_host),
+			  "FIXMUX_ACCEPTANCE_PEER=%s is not a.b.c.d:port", peer);
+		snprintf(peer_host, sizeof(peer_host), "%.*s", (int)(colon - peer), peer);
+		vp.port = atoi(colon + 1);
+		external_peer = true;
+		return;
+	}
 	vproc_init(&vp);
 	const char *args[] = {"--mode", "echo", "--heartbeat-check", "--quiet",
 			      "--session", "FIX.4.2:ISLD:TW42:reset",
@@ -39,7 +54,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-	vproc_cleanup(&vp);
+	if (!external_peer)
+		vproc_cleanup(&vp);
 }
 
 struct fmt {
@@ -213,7 +229,7 @@ static void run(const char *ver, const char *name)
 		struct vclient *c = &conns[ci];
 		if (line[0] == 'i' && strcmp(rest, "CONNECT") == 0) {
 			c->seq = 1;
-			cr_assert_eq(vc_connect(c, vp.port, v, "", ""), 0);
+			cr_assert_eq(vc_connect_host(c, peer_host, vp.port, v, "", ""), 0);
 			/* The lines are the reference: no dictionary check of what arrives. */
 			c->no_validate = true;
 		} else if (line[0] == 'i' && strcmp(rest, "DISCONNECT") == 0) {

@@ -139,10 +139,16 @@ void vproc_cleanup(struct vproc *vp)
 int vc_connect(struct vclient *c, int port, enum fix_version ver, const char *me,
 	       const char *them)
 {
+	return vc_connect_host(c, "127.0.0.1", port, ver, me, them);
+}
+
+int vc_connect_host(struct vclient *c, const char *host, int port, enum fix_version ver,
+		    const char *me, const char *them)
+{
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+	if (c->fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
+	    connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		return -1;
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

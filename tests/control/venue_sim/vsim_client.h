@@ -49,6 +49,9 @@ struct vclient {
 
 int vc_connect(struct vclient *c, int port, enum fix_version ver, const char *me,
 	       const char *them);
+/* The same toward an IPv4 address (dotted quad) other than the loopback. */
+int vc_connect_host(struct vclient *c, const char *host, int port, enum fix_version ver,
+		    const char *me, const char *them);
 void vc_close(struct vclient *c);
 /* Sends an application or admin message; body uses '|' for SOH. Uses and advances c->seq. */
 int vc_send(struct vclient *c, const char *type, const char *body);

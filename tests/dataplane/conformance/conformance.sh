@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The QuickFIX acceptance scenarios over the wire against fixmux (issue 5 §4, docs/conformance.md).
+#
+#   conformance.sh start WORK NS FIXMUX VENUE_SIM   (ctest fixture setup)
+#   conformance.sh run   WORK NS DRIVER VERSION SCENARIO
+#   conformance.sh stop  WORK NS                    (ctest fixture cleanup)
+#
+# start: a private network namespace NS with fixmux on two net_tap ports
+#   client side: fmxc0  kernel 198.18.0.1/24  <->  fixmux 198.18.0.2 (net_tap0), port 9878
+#   venue side:  fmxv0  kernel 198.18.1.1/24  <->  fixmux 198.18.1.2 (net_tap1)
+#   and fixmux-venue-sim in echo mode on 198.18.1.1:9880, one reset-at-Logon session per
+#   conformance user (fixmux.ini.in). Both run detached until stop; their logs are in WORK.
+# run: one scenario file, by the venue simulator's acceptance runner (DRIVER, built from
+#   tests/control/venue_sim/test_acceptance_wire.c) started inside NS with
+#   FIXMUX_ACCEPTANCE_PEER=198.18.0.2:9878, so that the scenario talks to fixmux's client side.
+# stop: kills both, removes NS and (unless FIXMUX_CONFORMANCE_KEEP=1) WORK.
+# Exit 0 pass, 1 fail, 77 skip (not root, no TAP device).
+set -uo pipefail
+
+CMD=${1:-}
+WORK=${2:-}
+NS=${3:-}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CLIENT_PEER=198.18.0.2:9878
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP devices)"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+	command -v ip >/dev/null || skip "no iproute2"
+}
+
+alive() {
+	[ -s "$WORK/$1.pid" ] && kill -0 "$(cat "$WORK/$1.pid")" 2>/dev/null
+}
+
+logs() {
+	echo "--- fixmux stdout (tail)"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
+	echo "--- fixmux stderr (tail)"; tail -n 40 "$WORK/fixmux.err" 2>/dev/null
+	echo "--- venue simulator (tail)"; tail -n 20 "$WORK/vsim.log" 2>/dev/null
+}
+
+stop() {
+	local p
+	for p in fixmux vsim; do
+		if alive "$p"; then
+			kill -KILL "$(cat "$WORK/$p.pid")" 2>/dev/null
+		fi
+		rm -f "$WORK/$p.pid"
+	done
+	if [ -n "$NS" ] && ip netns list 2>/dev/null | grep -qw "^$NS"; then
+		for p in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+		ip netns del "$NS" 2>/dev/null
+	fi
+}
+
+start() {
+	local fixmux=$1 vsim=$2
+	need_root
+	for b in "$fixmux" "$vsim"; do [ -x "$b" ] || fail "not built: $b"; done
+	# A run that was interrupted (ctest killed) may have left its namespace behind.
+	stop
+	rm -rf "$WORK"
+	mkdir -p "$WORK/store" "$WORK/vsim" || fail "cannot create $WORK"
+	sed "s|@STORE@|$WORK/store|" "$HERE/fixmux.ini.in" >"$WORK/fixmux.ini"
+
+	ip netns add "$NS" || fail "ip netns add $NS"
+	ip -n "$NS" link set lo up
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+
+	# Detached (setsid, every descriptor redirected) so that ctest does not wait for them
+	# at the end of this setup test; stop kills them by the recorded pids.
+	setsid ip netns exec "$NS" "$fixmux" --no-huge --no-shconf --no-pci --no-telemetry -l 0 \
+		-m 256 --file-prefix="$NS" --vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0 \
+		-- --config "$WORK/fixmux.ini" --stats-file "$WORK/stats.json" \
+		</dev/null >"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
+	echo $! >"$WORK/fixmux.pid"
+	for _ in $(seq 200); do
+		grep -q "listening on" "$WORK/fixmux.out" 2>/dev/null && break
+		alive fixmux || { logs; stop; fail "fixmux died at start-up"; }
+		sleep 0.05
+	done
+	grep -q "listening on" "$WORK/fixmux.out" || { logs; stop; fail "fixmux not up after 10 s"; }
+
+	# The kernel side of each TAP (as in tests/dataplane/fixmux_e2e/run_e2e.sh): its own MAC,
+	# a deep queue (the PMD reads one packet per read() on 2 shared cores), an address.
+	local dev mac ip
+	while read -r dev mac ip; do
+		ip -n "$NS" link set "$dev" address "$mac"
+		ip -n "$NS" link set "$dev" txqueuelen 10000
+		ip -n "$NS" addr add "$ip" dev "$dev"
+		ip -n "$NS" link set "$dev" up
+	done <<-TAPS
+		fmxc0 02:00:c6:12:00:01 198.18.0.1/24
+		fmxv0 02:00:c6:12:01:01 198.18.1.1/24
+	TAPS
+
+	setsid ip netns exec "$NS" "$vsim" --listen 198.18.1.1:9880 --mode echo --heartbeat-check \
+		--store "$WORK/vsim" --port-file "$WORK/vsim.port" --stats-file "$WORK/vsim.json" \
+		--session FIX.4.2:V42:F42:reset --session FIX.4.4:V44:F44:reset \
+		--session FIXT.1.1:V50:F50:reset --session FIX.4.4:VTW:FTW:reset \
+		</dev/null >"$WORK/vsim.log" 2>&1 &
+	echo $! >"$WORK/vsim.pid"
+	for _ in $(seq 200); do
+		[ -s "$WORK/vsim.port" ] && break
+		alive vsim || { logs; stop; fail "venue simulator died at start-up"; }
+		sleep 0.05
+	done
+	[ -s "$WORK/vsim.port" ] || { logs; stop; fail "venue simulator not listening after 10 s"; }
+	echo "fixmux and the echo venue are up in namespace $NS (work directory $WORK)"
+}
+
+run() {
+	local driver=$1 ver=$2 name=$3
+	need_root
+	[ -x "$driver" ] || fail "not built: $driver"
+	alive fixmux || { logs; fail "fixmux is not running (fixture conformance_setup failed?)"; }
+	alive vsim || { logs; fail "the venue simulator is not running"; }
+	local out rc=0
+	out=$(ip netns exec "$NS" env FIXMUX_ACCEPTANCE_PEER=$CLIENT_PEER "$driver" \
+		--filter "$ver/$name" --ascii 2>&1) || rc=$?
+	echo "$out"
+	[ $rc -eq 0 ] || { logs; fail "$ver/$name"; }
+	# A filter that matched nothing passes too: insist that the scenario ran and passed.
+	echo "$out" | grep -q "Tested: 1 | Passing: 1 " || fail "$ver/$name did not run"
+	alive fixmux || { logs; fail "fixmux died during $ver/$name"; }
+}
+
+case "$CMD" in
+start) start "${4:?FIXMUX}" "${5:?VENUE_SIM}" ;;
+run) run "${4:?DRIVER}" "${5:?VERSION}" "${6:?SCENARIO}" ;;
+stop)
+	need_root
+	if alive fixmux; then
+		echo "fixmux stats at the end:"; cat "$WORK/stats.json" 2>/dev/null; echo
+	fi
+	stop
+	if [ -n "${FIXMUX_CONFORMANCE_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+	;;
+*)
+	echo "usage: conformance.sh start|run|stop WORK NS ..." >&2
+	exit 2
+	;;
+esac
