@@ -31,6 +31,7 @@ void dp_stack_config_defaults(struct dp_stack_config *cfg)
 	cfg->wscale = DP_DEF_WSCALE;
 	cfg->window_scaling = true;
 	cfg->timestamps = true;
+	cfg->sack = true;
 	cfg->delayed_ack = false;
 	cfg->nagle = false;
 	cfg->init_cwnd_segs = DP_DEF_INIT_CWND_SEGS;

@@ -95,7 +95,7 @@ struct dp_conn {
 	uint16_t mss;       /* effective send MSS */
 	uint16_t peer_mss;
 	uint8_t snd_ws, rcv_ws;
-	bool ws_ok, ts_ok;
+	bool ws_ok, ts_ok, sack_ok;
 	uint32_t ts_recent, last_ack_sent;
 	uint64_t ts_recent_us;
 	uint32_t ts_offset;
@@ -117,6 +117,7 @@ struct dp_conn {
 	uint32_t rq_head, rq_len, rq_cap, rq_bytes;
 	struct tcp_ooo *ooo;            /* sorted by seq, non-overlapping */
 	uint32_t n_ooo, ooo_cap, ooo_bytes;
+	uint32_t ooo_last_seq; /* the latest out-of-order arrival: the first SACK block has it */
 	bool peer_fin;
 	bool ack_pending;   /* an ACK is owed (sent at the end of the burst or by delack) */
 	bool in_burst_list;

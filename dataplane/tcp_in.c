@@ -8,7 +8,7 @@ struct seg {
 	uint32_t orig_len;      /* len as received (an old duplicate's data is cut to 0) */
 	uint32_t wnd;           /* raw window field */
 	uint8_t flags;
-	bool has_mss, has_ws, has_ts;
+	bool has_mss, has_ws, has_ts, has_sackp;
 	uint16_t mss;
 	uint8_t ws;
 	uint32_t tsval, tsecr;
@@ -50,7 +50,12 @@ static void parse_options(struct dp_stack *st, const uint8_t *o, uint32_t n, str
 			s->tsval = rte_be_to_cpu_32(s->tsval);
 			s->tsecr = rte_be_to_cpu_32(s->tsecr);
 			break;
-		default: /* SACK-permitted, SACK and others are ignored (we never offer them) */
+		case 4:
+			if (l != 2)
+				goto bad;
+			s->has_sackp = true;
+			break;
+		default: /* SACK blocks (not used by our sender yet) and others are ignored */
 			break;
 		}
 		i += l;
@@ -159,6 +164,7 @@ static void negotiate(struct dp_stack *st, struct dp_conn *c, const struct seg *
 		c->ws_ok = false;
 		c->snd_ws = c->rcv_ws = 0;
 	}
+	c->sack_ok = st->cfg.sack && s->has_sackp;
 	if (st->cfg.timestamps && s->has_ts) {
 		c->ts_ok = true;
 		c->ts_recent = s->tsval;
@@ -414,6 +420,7 @@ static void data_input(struct dp_stack *st, struct dp_conn *c, struct rte_mbuf *
 	if (TCP_SEQ_GT(seq, c->rcv_nxt)) {
 		c->stats.ooo_segs_in++;
 		dp_ctr_inc(st, DP_CTR_TCP_OOO_SEGS_IN);
+		c->ooo_last_seq = seq;
 		ooo_insert(st, c, seq, m, len, fin);
 		/* RFC 5681 §4.2: an out-of-order segment is acknowledged at once (a duplicate
 		 * ACK that drives the sender's fast retransmit). */

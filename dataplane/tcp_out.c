@@ -9,6 +9,14 @@
 #define OPT_MSS 2
 #define OPT_WS 3
 #define OPT_TS 8
+#define OPT_SACKP 4
+#define OPT_SACK 5
+/* Out-of-order blocks looked at when building SACK options (at most 4 fit anyway). */
+#define DP_SACK_BLOCKS_SCAN 8
+
+static uint8_t put_ts(const struct dp_stack *st, const struct dp_conn *c, uint8_t flags,
+		      uint8_t *o);
+static uint8_t put_sack(const struct dp_conn *c, uint8_t *o, uint8_t room);
 
 static uint32_t ts_now(const struct dp_stack *st, const struct dp_conn *c)
 {
@@ -52,7 +60,7 @@ static uint16_t window_field(const struct dp_stack *st, struct dp_conn *c)
 }
 
 static uint8_t build_opts(const struct dp_stack *st, const struct dp_conn *c, uint8_t flags,
-			  uint8_t *o)
+			  uint32_t len, uint8_t *o)
 {
 	uint8_t n = 0;
 	if (flags & TCP_FL_SYN) {
@@ -68,13 +76,39 @@ static uint8_t build_opts(const struct dp_stack *st, const struct dp_conn *c, ui
 			o[n++] = 3;
 			o[n++] = st->cfg.wscale;
 		}
-		if (!(st->cfg.timestamps && (!synack || c->ts_ok)))
+		bool sackp = st->cfg.sack && (!synack || c->sack_ok);
+		bool ts = st->cfg.timestamps && (!synack || c->ts_ok);
+		if (sackp) { /* with timestamps its two bytes take the place of two NOPs */
+			if (!ts) {
+				o[n++] = OPT_NOP;
+				o[n++] = OPT_NOP;
+			}
+			o[n++] = OPT_SACKP;
+			o[n++] = 2;
+		}
+		if (!ts)
 			return n;
-	} else if (!c->ts_ok) {
-		return 0;
+		if (!sackp) {
+			o[n++] = OPT_NOP;
+			o[n++] = OPT_NOP;
+		}
+		return (uint8_t)(n + put_ts(st, c, flags, o + n));
 	}
-	o[n++] = OPT_NOP;
-	o[n++] = OPT_NOP;
+	if (c->ts_ok) {
+		o[n++] = OPT_NOP;
+		o[n++] = OPT_NOP;
+		n = (uint8_t)(n + put_ts(st, c, flags, o + n));
+	}
+	/* Only on segments without data: the send MSS leaves no room for SACK blocks. */
+	if (c->sack_ok && c->n_ooo && (flags & TCP_FL_ACK) && len == 0)
+		n = (uint8_t)(n + put_sack(c, o + n, (uint8_t)(40 - n)));
+	return n;
+}
+
+static uint8_t put_ts(const struct dp_stack *st, const struct dp_conn *c, uint8_t flags,
+		      uint8_t *o)
+{
+	uint8_t n = 0;
 	o[n++] = OPT_TS;
 	o[n++] = 10;
 	uint32_t v = rte_cpu_to_be_32(ts_now(st, c));
@@ -82,6 +116,49 @@ static uint8_t build_opts(const struct dp_stack *st, const struct dp_conn *c, ui
 	uint32_t e = rte_cpu_to_be_32((flags & TCP_FL_ACK) ? c->ts_recent : 0);
 	memcpy(o + n + 4, &e, 4);
 	return (uint8_t)(n + 8);
+}
+
+/* RFC 2018 SACK blocks for the out-of-order queue: contiguous entries merge into one block;
+ * the block holding the latest arrival goes first (§4), then the others from the left. */
+static uint8_t put_sack(const struct dp_conn *c, uint8_t *o, uint8_t room)
+{
+	if (room < 2 + 2 + 8)
+		return 0;
+	unsigned max = (unsigned)(room - 4) / 8;
+	uint32_t left[DP_SACK_BLOCKS_SCAN], right[DP_SACK_BLOCKS_SCAN];
+	unsigned nb = 0;
+	for (uint32_t i = 0; i < c->n_ooo && nb < DP_SACK_BLOCKS_SCAN; i++) {
+		uint32_t s = c->ooo[i].seq, e = s + c->ooo[i].len;
+		if (c->ooo[i].len == 0)
+			continue; /* a bare FIN: SACK blocks cover data */
+		if (nb && right[nb - 1] == s) {
+			right[nb - 1] = e;
+		} else {
+			left[nb] = s;
+			right[nb] = e;
+			nb++;
+		}
+	}
+	unsigned first = 0;
+	for (unsigned b = 0; b < nb; b++)
+		if (TCP_SEQ_GEQ(c->ooo_last_seq, left[b]) && TCP_SEQ_LT(c->ooo_last_seq, right[b]))
+			first = b;
+	uint8_t n = 0;
+	o[n++] = OPT_NOP;
+	o[n++] = OPT_NOP;
+	o[n++] = OPT_SACK;
+	uint8_t *lenp = &o[n++];
+	unsigned put = 0;
+	for (unsigned k = 0; k < nb && put < max; k++) {
+		unsigned b = k == 0 ? first : (k <= first ? k - 1 : k);
+		uint32_t l = rte_cpu_to_be_32(left[b]), r = rte_cpu_to_be_32(right[b]);
+		memcpy(o + n, &l, 4);
+		memcpy(o + n + 4, &r, 4);
+		n = (uint8_t)(n + 8);
+		put++;
+	}
+	*lenp = (uint8_t)(2 + 8 * put);
+	return n;
 }
 
 /* Attaches payload [seq, seq + len) of the send queue to h. Returns the bytes attached (fewer
@@ -167,7 +244,7 @@ static int64_t xmit(struct dp_stack *st, struct dp_conn *c, uint32_t seq, uint32
 	if (h == NULL)
 		return -1;
 	uint8_t opts[40];
-	uint8_t optlen = build_opts(st, c, flags, opts);
+	uint8_t optlen = build_opts(st, c, flags, len, opts);
 	if (rte_pktmbuf_append(h, DP_ETH_HLEN + DP_IP_HLEN + DP_TCP_HLEN + optlen) == NULL) {
 		rte_pktmbuf_free(h);
 		return -1;

@@ -90,6 +90,8 @@ struct dp_stack_config {
 	uint8_t wscale;          /* window scale we offer (0..14) */
 	bool window_scaling;     /* offer RFC 7323 window scaling */
 	bool timestamps;         /* offer RFC 7323 timestamps (PAWS, RTTM) */
+	bool sack;               /* offer RFC 2018 SACK: we send SACK blocks for out-of-order
+				  * data (received SACK blocks are not used yet) */
 	bool delayed_ack;        /* false (default): ACK every in-order burst at once */
 	bool nagle;              /* false (default): send as soon as the window allows */
 	uint32_t init_cwnd_segs; /* initial congestion window in segments (RFC 6928) */

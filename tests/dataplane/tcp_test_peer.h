@@ -40,7 +40,9 @@ struct cap {
 	uint32_t seq, ack, len;
 	uint16_t win;
 	uint16_t sport, dport;
-	bool has_mss, has_ws, has_ts;
+	bool has_mss, has_ws, has_ts, has_sackp;
+	unsigned n_sack;
+	uint32_t sack_l[4], sack_r[4];
 	uint16_t mss;
 	uint8_t ws;
 	uint32_t tsval, tsecr;
@@ -64,6 +66,7 @@ struct popts {
 	int mss;     /* 0 = none */
 	int ws;      /* -1 = none */
 	bool ts;
+	bool sackp;
 	uint32_t tsval, tsecr;
 };
 
@@ -138,6 +141,12 @@ static inline void tp_send_full(uint16_t sport, uint16_t dport, uint8_t flags, u
 			opts[ol++] = 3;
 			opts[ol++] = 3;
 			opts[ol++] = (uint8_t)po->ws;
+		}
+		if (po->sackp) {
+			opts[ol++] = 1;
+			opts[ol++] = 1;
+			opts[ol++] = 4;
+			opts[ol++] = 2;
 		}
 		if (po->ts) {
 			opts[ol++] = 1;
@@ -247,6 +256,17 @@ static inline void parse_cap(struct rte_mbuf *m, struct cap *c)
 		} else if (o[i] == 3) {
 			c->has_ws = true;
 			c->ws = o[i + 2];
+		} else if (o[i] == 4) {
+			c->has_sackp = true;
+		} else if (o[i] == 5) {
+			for (unsigned b = 0; b < (o[i + 1] - 2u) / 8 && b < 4; b++) {
+				uint32_t l, r;
+				memcpy(&l, o + i + 2 + 8 * b, 4);
+				memcpy(&r, o + i + 6 + 8 * b, 4);
+				c->sack_l[b] = rte_be_to_cpu_32(l);
+				c->sack_r[b] = rte_be_to_cpu_32(r);
+				c->n_sack = b + 1;
+			}
 		} else if (o[i] == 8) {
 			c->has_ts = true;
 			uint32_t v, e;

@@ -498,3 +498,53 @@ Test(tcp_data, a_peer_answering_with_a_zero_window_is_never_timed_out_a_silent_o
 	cr_assert_eq(err, DP_TCP_ETIMEDOUT);
 	dp_tcp_close(tp_st, c);
 }
+
+Test(tcp_data, sack_blocks_describe_the_out_of_order_queue_latest_first)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.timestamps = true;
+	tp_start();
+	int rc;
+	dp_conn_t l = dp_tcp_listen(tp_st, US_PORT, 4, &rc);
+	struct popts po = {.mss = 1460, .ws = -1, .ts = true, .tsval = 10, .sackp = true};
+	tp_send_o(F_SYN, PEER_ISS, 0, 1000, NULL, 0, &po);
+	struct cap sa = tp_one();
+	cr_assert(sa.has_sackp, "SACK-permitted echoed in the SYN-ACK");
+	struct popts pa = {.ws = -1, .ts = true, .tsval = 11, .tsecr = sa.tsval};
+	tp_send_o(F_ACK, PEER_ISS + 1, sa.seq + 1, 1000, NULL, 0, &pa);
+	dp_conn_t c = dp_tcp_accept(tp_st, l);
+	cr_assert_neq(c, DP_CONN_INVALID);
+	uint8_t d[100];
+	memset(d, 'q', sizeof(d));
+	uint32_t base = PEER_ISS + 1;
+	/* Holes at 0..99 and 200..299; blocks 100..199, 300..399 and 500..599 arrive. */
+	tp_send_o(F_ACK, base + 300, sa.seq + 1, 1000, d, 100, &pa);
+	struct cap a = tp_one();
+	cr_assert_eq(a.n_sack, 1u);
+	cr_assert_eq(a.sack_l[0], base + 300);
+	cr_assert_eq(a.sack_r[0], base + 400);
+	tp_send_o(F_ACK, base + 100, sa.seq + 1, 1000, d, 100, &pa);
+	tp_one();
+	tp_send_o(F_ACK, base + 500, sa.seq + 1, 1000, d, 100, &pa);
+	a = tp_one();
+	cr_assert_eq(a.ack, base);
+	cr_assert_eq(a.n_sack, 3u, "12 bytes of timestamps leave room for three blocks");
+	cr_assert_eq(a.sack_l[0], base + 500, "the latest arrival first (RFC 2018 §4)");
+	cr_assert_eq(a.sack_l[1], base + 100);
+	cr_assert_eq(a.sack_l[2], base + 300);
+	/* 400..499 joins two blocks into one. */
+	tp_send_o(F_ACK, base + 400, sa.seq + 1, 1000, d, 100, &pa);
+	a = tp_one();
+	cr_assert_eq(a.n_sack, 2u);
+	cr_assert_eq(a.sack_l[0], base + 300);
+	cr_assert_eq(a.sack_r[0], base + 600);
+	cr_assert_eq(a.sack_l[1], base + 100);
+	/* Filling the first hole: the in-order ACK no longer reports what it covers. */
+	tp_send_o(F_ACK, base, sa.seq + 1, 1000, d, 100, &pa);
+	a = tp_one();
+	cr_assert_eq(a.ack, base + 200);
+	cr_assert_eq(a.n_sack, 1u);
+	cr_assert_eq(a.sack_l[0], base + 300);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
