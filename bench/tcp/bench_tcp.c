@@ -54,8 +54,9 @@
 #define MIN_SAMPLES 10000
 #define WARMUP 2000
 #define SEG 1448
-#define IP_A RTE_IPV4(198, 18, 1, 1)
-#define IP_B RTE_IPV4(198, 18, 1, 2)
+/* not RTE_IPV4(): it shifts a signed int into the sign bit for 198.x.x.x */
+#define IP_A (198u << 24 | 18u << 16 | 1u << 8 | 1u)
+#define IP_B (198u << 24 | 18u << 16 | 1u << 8 | 2u)
 #define PORT_B 5001
 
 struct side {

@@ -16,6 +16,8 @@
 #include "dp_test_eal.h"
 
 #define PAYLOAD 100
+/* RTE_IPV4() shifts a signed int into the sign bit for 198.x.x.x (UBSan objects). */
+#define IPV4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 #define N_STAT 20000
 
 static struct rte_mempool *pool;
@@ -56,8 +58,8 @@ static struct rte_mbuf *tcp_frame(uint32_t id)
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - sizeof(*eth)));
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 1));
-	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 2));
+	ip->src_addr = rte_cpu_to_be_32(IPV4(198, 18, 0, 1));
+	ip->dst_addr = rte_cpu_to_be_32(IPV4(198, 18, 0, 2));
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 	th->src_port = rte_cpu_to_be_16(40000);
