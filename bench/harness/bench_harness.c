@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #define RX_CAP (32u * 1024)
-#define TX_CAP (32u * 1024)
+#define TX_CAP (512u * 1024)   /* virtual until used: calloc maps it lazily */
 #define MAX_FIELDS 96
 #define RING_BITS 21                  /* orders in flight tracked: 2 M */
 #define RING_MASK ((1u << RING_BITS) - 1)
@@ -190,7 +190,7 @@ static int queue(struct user *u, int idx, struct fix_encoder *e)
 		u->tx_len -= u->tx_off;
 		u->tx_off = 0;
 	}
-	/* The peer stopped reading for 32 kB: an open-loop run cannot wait for it. */
+	/* The peer stopped reading for 512 kB: an open-loop run cannot wait for it. */
 	if (u->tx_len + len > TX_CAP)
 		return -1;
 	memcpy(u->tx + u->tx_len, msg, len);
@@ -525,7 +525,7 @@ static void run_phase(const struct phase *ph, struct result *r)
 			rn.outstanding++;
 			if (users[idx].st != U_ACTIVE ||
 			    send_order(&users[idx], (int)idx, ph, k, now_ns) != 0) {
-				fail_run(&rn, "%s: cannot send (connection lost or 32 kB unsent)%.*s",
+				fail_run(&rn, "%s: cannot send (connection lost or 512 kB unsent)%.*s",
 					 users[idx].name, "", 0);
 				break;
 			}
