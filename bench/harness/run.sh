@@ -138,9 +138,17 @@ HASH=$("$PASSWD" <"$OUT/pw")
 	for i in $(seq 1 "$DIRECT_USERS"); do printf 'FIX.4.4:SIMVENUE:u%03d:reset\n' "$i"; done
 } >"$OUT/vsim.sessions"
 
-# fixmux first: its TAP devices are born inside the namespace. EAL without hugepages (as the
-# e2e test), one lcore.
-ip netns exec "$NS" "$FIXMUX" --no-huge --no-shconf --no-pci --no-telemetry -l 0 -m 512 \
+# fixmux first: its TAP devices are born inside the namespace. One lcore; hugepages when 256 MB
+# of them are free (4 KiB pages cost the stack TLB misses on every mbuf, docs/benchmarks.md
+# "TCP stack"), else 4 KiB pages as the e2e test runs.
+free_huge=$(awk '/HugePages_Free/ {f=$2} /Hugepagesize/ {s=$2} END {print f * s / 1024}' /proc/meminfo)
+if [ "${free_huge%.*}" -ge 256 ] 2>/dev/null; then
+	MEM=(--huge-unlink -m 256) MEMNAME=hugepages
+else
+	MEM=(--no-huge --no-shconf -m 512) MEMNAME="4 KiB pages"
+fi
+echo "run.sh: fixmux on lcore 0, idle=$IDLE, $MEMNAME; $USERS users configured"
+ip netns exec "$NS" "$FIXMUX" "${MEM[@]}" --no-pci --no-telemetry -l 0 \
 	--file-prefix="fmx_bench_$$" --vdev=net_tap0,iface=fmxbc0 --vdev=net_tap1,iface=fmxbv0 -- \
 	--config "$OUT/fixmux.ini" --stats-file "$OUT/fixmux-stats.json" \
 	>"$OUT/fixmux.out" 2>"$OUT/fixmux.err" &
