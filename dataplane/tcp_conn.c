@@ -317,7 +317,7 @@ static void rtx_fire(struct dp_timer *t, void *arg, uint64_t now)
 	bool silent = c->nrtx == 0 || c->last_rx_us < c->rtx_sent_us;
 	bool give_up = c->nrtx >= st->cfg.rtx_max && (c->snd_wnd != 0 || silent);
 	if (c->persist) {
-		if (c->snd_wnd > 0) {
+		if (c->snd_wnd > 0 || c->snd_nxt == c->snd_end) { /* retry after no mbuf */
 			c->persist = false;
 			c->nrtx = 0;
 			tcp_output(st, c);

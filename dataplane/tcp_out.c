@@ -404,6 +404,7 @@ void tcp_output(struct dp_stack *st, struct dp_conn *c)
 	default:
 		return;
 	}
+	bool no_mbuf = false;
 	for (;;) {
 		if (TCP_SEQ_GT(c->snd_nxt, c->snd_end))
 			break; /* FIN already sent */
@@ -426,8 +427,10 @@ void tcp_output(struct dp_stack *st, struct dp_conn *c)
 		bool retrans = TCP_SEQ_LT(c->snd_nxt, c->snd_max);
 		uint8_t fl = TCP_FL_ACK | (len ? TCP_FL_PSH : 0) | (fin ? TCP_FL_FIN : 0);
 		int64_t sent = xmit(st, c, c->snd_nxt, len, fl);
-		if (sent < 0)
+		if (sent < 0) {
+			no_mbuf = true;
 			break;
+		}
 		if (retrans) {
 			c->stats.retransmits++;
 			dp_ctr_inc(st, DP_CTR_TCP_RETRANSMITS);
@@ -448,9 +451,11 @@ void tcp_output(struct dp_stack *st, struct dp_conn *c)
 		if (fin || (uint32_t)sent < len)
 			break;
 	}
-	/* Data waits for a closed window and nothing is in flight: the persist timer probes. */
-	if (c->snd_una == c->snd_max && TCP_SEQ_LT(c->snd_nxt, c->snd_end) && c->snd_wnd == 0 &&
-	    !dp_timer_armed(&c->t_rtx)) {
+	/* Data waits and nothing is in flight, so no ACK will come to restart output: a closed
+	 * window (the persist timer probes) or an empty mbuf pool (the same timer retries). */
+	if (c->snd_una == c->snd_max && TCP_SEQ_LEQ(c->snd_nxt, c->snd_end) &&
+	    (c->snd_nxt != c->snd_end || (c->fin_queued && no_mbuf)) &&
+	    (c->snd_wnd == 0 || no_mbuf) && !dp_timer_armed(&c->t_rtx)) {
 		c->persist = true;
 		tcp_arm_rtx(st, c);
 	}

@@ -548,3 +548,42 @@ Test(tcp_data, sack_blocks_describe_the_out_of_order_queue_latest_first)
 	dp_tcp_abort(tp_st, c);
 	tp_out(NULL, 0);
 }
+
+Test(tcp_data, an_empty_mbuf_pool_delays_output_but_never_stalls_it)
+{
+	/* The stack's header mbufs come from a tiny pool the test can drain. */
+	struct rte_mempool *small = rte_pktmbuf_pool_create("tiny", 63, 0, 0,
+							    RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	cr_assert_not_null(small);
+	dp_stack_destroy(tp_st);
+	tp_pool_init();
+	tp_cfg.pool = small;
+	char err[128];
+	tp_st = dp_stack_create(&tp_cfg, err, sizeof(err));
+	cr_assert_not_null(tp_st, "%s", err);
+	dp_stack_poll(tp_st, tp_now);
+	dp_conn_t c = tp_establish_passive(NULL);
+	struct rte_mbuf *hold[64];
+	unsigned nh = 0;
+	while (nh < 64 && (hold[nh] = rte_pktmbuf_alloc(small)) != NULL)
+		nh++;
+	cr_assert_eq(dp_tcp_send(tp_st, c, tp_app_mbuf(100, 0)), DP_TCP_OK);
+	tp_none();
+	cr_assert_gt(dp_stack_counter(tp_st, DP_CTR_DROP_NO_MBUF), 0);
+	rte_pktmbuf_free_bulk(hold, nh);
+	struct dp_tcp_info in;
+	dp_tcp_get_info(tp_st, c, &in);
+	tp_advance(in.rto_us);
+	struct cap s = tp_one();
+	cr_assert_eq(s.seq, 5001u, "the retry timer sent the data once mbufs were back");
+	cr_assert_eq(s.len, 100u);
+	tp_send(F_ACK, PEER_ISS + 1, 5101, 1000, NULL, 0);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+	dp_stack_destroy(tp_st);
+	tp_st = NULL;
+	cr_assert_eq(rte_mempool_in_use_count(small), 0);
+	rte_mempool_free(small);
+	tp_cfg.pool = tp_pool;
+	tp_start(); /* for the teardown */
+}
