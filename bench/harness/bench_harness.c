@@ -41,7 +41,7 @@
 #define RING_BITS 21                  /* orders in flight tracked: 2 M */
 #define RING_MASK ((1u << RING_BITS) - 1)
 #define HIST_HIGHEST 100000000000ull  /* 100 s in ns */
-#define MAX_PHASES 2
+#define MAX_PHASES 3
 #define MAX_SECONDS 3600
 #define MAX_USERS 1024
 
@@ -636,6 +636,31 @@ static void write_files(const struct result *r)
 	}
 }
 
+static void print_ratio(const struct result *res, int ia, int ib)
+{
+	if (ia < 0 || ib < 0 || res[ia].lat.total == 0 || res[ib].lat.total == 0)
+		return;
+	const struct bench_hist *a = &res[ia].lat, *b = &res[ib].lat;
+	if (cfg.json)
+		printf("{\"bench\":\"fixmux-bench\",\"scenario\":\"orders\",\"ratio\":\"%s/%s\"",
+		       res[ia].phase, res[ib].phase);
+	else
+		printf("%-8s %5s %9s %9s", "ratio", "", "", "");
+	for (size_t p = 0; p < NPCT; p++) {
+		double x = (double)bench_hist_percentile(a, pcts[p]) /
+			   (double)bench_hist_percentile(b, pcts[p]);
+		if (cfg.json)
+			printf(",\"%s\":%.3f", pct_names[p], x);
+		else
+			printf(" %8.2fx", x);
+	}
+	double mx = (double)a->max / (double)b->max;
+	if (cfg.json)
+		printf(",\"max\":%.3f}\n", mx);
+	else
+		printf(" %8.2fx   (%s / %s)\n", mx, res[ia].phase, res[ib].phase);
+}
+
 static void report(const struct result *res, int nres)
 {
 	if (!cfg.json) {
@@ -677,28 +702,19 @@ static void report(const struct result *res, int nres)
 			       r->ok ? "" : "  FAILED: ", r->ok ? "" : r->why);
 		}
 	}
-	/* The hop's cost: fixmux's figures over the direct ones. */
-	if (nres == 2 && res[0].lat.total > 0 && res[1].lat.total > 0) {
-		const struct bench_hist *a = &res[0].lat, *b = &res[1].lat;
-		if (cfg.json)
-			printf("{\"bench\":\"fixmux-bench\",\"scenario\":\"orders\",\"ratio\":\"%s/%s\"",
-			       res[0].phase, res[1].phase);
-		else
-			printf("%-8s %5s %9s %9s", "ratio", "", "", "");
-		for (size_t p = 0; p < NPCT; p++) {
-			double x = (double)bench_hist_percentile(a, pcts[p]) /
-				   (double)bench_hist_percentile(b, pcts[p]);
-			if (cfg.json)
-				printf(",\"%s\":%.3f", pct_names[p], x);
-			else
-				printf(" %8.2fx", x);
-		}
-		double mx = (double)a->max / (double)b->max;
-		if (cfg.json)
-			printf(",\"max\":%.3f}\n", mx);
-		else
-			printf(" %8.2fx   (%s / %s)\n", mx, res[0].phase, res[1].phase);
+	/* The hop's cost: each phase over the direct one, and fixmux over the QuickFIX relay. */
+	int idir = -1, ifmx = -1, iqf = -1;
+	for (int i = 0; i < nres; i++) {
+		if (strcmp(res[i].phase, "direct") == 0)
+			idir = i;
+		else if (strcmp(res[i].phase, "fixmux") == 0)
+			ifmx = i;
+		else if (strcmp(res[i].phase, "qfrelay") == 0)
+			iqf = i;
 	}
+	const int pairs[][2] = { { ifmx, idir }, { iqf, idir }, { ifmx, iqf } };
+	for (size_t k = 0; k < 3; k++)
+		print_ratio(res, pairs[k][0], pairs[k][1]);
 	fflush(stdout);
 }
 
@@ -785,7 +801,9 @@ static void usage(int rc)
 		"usage: fixmux-bench [--fixmux HOST:PORT] [--direct HOST:PORT] [options]\n"
 		"  --fixmux HOST:PORT     phase 1: through fixmux (users log on with 553/554)\n"
 		"  --fixmux-target ID     TargetCompID towards fixmux (default SIM.Orders)\n"
-		"  --direct HOST:PORT     phase 2: straight to the venue simulator (baseline)\n"
+		"  --qf-relay HOST:PORT   phase 2: through the QuickFIX relay (fixmux-qf-relay)\n"
+		"  --qf-relay-target ID   TargetCompID towards the relay (default QFRELAY)\n"
+		"  --direct HOST:PORT     phase 3: straight to the venue simulator (baseline)\n"
 		"  --direct-target ID     TargetCompID towards the simulator (default SIMVENUE)\n"
 		"  --users N              FIX sessions (1..%d, default 10), named PREFIX001...\n"
 		"  --direct-users M       sessions of the direct phase (default min(N, 64): the\n"
@@ -841,9 +859,10 @@ static double num(const char *opt, const char *v, double lo, double hi)
 int main(int argc, char **argv)
 {
 	enum { OPT_FIXMUX = 256, OPT_FTARGET, OPT_DIRECT, OPT_DTARGET, OPT_USERS, OPT_PREFIX, OPT_PW, OPT_RATE,
-	       OPT_DUR, OPT_WARM, OPT_DRAIN, OPT_OUT, OPT_SPIN, OPT_NOPROG, OPT_JSON, OPT_SELF, OPT_DUSERS };
+	       OPT_DUR, OPT_WARM, OPT_DRAIN, OPT_OUT, OPT_SPIN, OPT_NOPROG, OPT_JSON, OPT_SELF, OPT_DUSERS, OPT_QF, OPT_QTARGET };
 	static const struct option lo[] = {
 		{ "fixmux", 1, 0, OPT_FIXMUX }, { "fixmux-target", 1, 0, OPT_FTARGET },
+		{ "qf-relay", 1, 0, OPT_QF }, { "qf-relay-target", 1, 0, OPT_QTARGET },
 		{ "direct", 1, 0, OPT_DIRECT }, { "direct-target", 1, 0, OPT_DTARGET },
 		{ "users", 1, 0, OPT_USERS }, { "direct-users", 1, 0, OPT_DUSERS }, { "user-prefix", 1, 0, OPT_PREFIX },
 		{ "password-file", 1, 0, OPT_PW }, { "rate", 1, 0, OPT_RATE },
@@ -852,6 +871,7 @@ int main(int argc, char **argv)
 		{ "no-progress", 0, 0, OPT_NOPROG }, { "json", 0, 0, OPT_JSON },
 		{ "selftest", 0, 0, OPT_SELF }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *fixmux = NULL, *direct = NULL, *ftarget = "SIM.Orders", *dtarget = "SIMVENUE";
+	const char *qfrelay = NULL, *qtarget = "QFRELAY";
 	uint32_t direct_users = 0;
 	int c;
 
@@ -860,6 +880,8 @@ int main(int argc, char **argv)
 		case OPT_FIXMUX: fixmux = optarg; break;
 		case OPT_FTARGET: ftarget = optarg; break;
 		case OPT_DIRECT: direct = optarg; break;
+		case OPT_QF: qfrelay = optarg; break;
+		case OPT_QTARGET: qtarget = optarg; break;
 		case OPT_DTARGET: dtarget = optarg; break;
 		case OPT_USERS: cfg.users = (uint32_t)num("users", optarg, 1, MAX_USERS); break;
 		case OPT_PREFIX: cfg.prefix = optarg; break;
@@ -888,12 +910,14 @@ int main(int argc, char **argv)
 		default: usage(2);
 		}
 	}
-	if (optind != argc || (fixmux == NULL && direct == NULL))
+	if (optind != argc || (fixmux == NULL && direct == NULL && qfrelay == NULL))
 		usage(2);
 	if (cfg.warmup_s >= cfg.duration_s)
 		cfg.warmup_s = 0;
 	if (fixmux)
 		set_phase("fixmux", fixmux, ftarget, 'F', cfg.users);
+	if (qfrelay)
+		set_phase("qfrelay", qfrelay, qtarget, 'Q', cfg.users);
 	if (direct)
 		set_phase("direct", direct, dtarget, 'D',
 			  direct_users ? direct_users : (cfg.users < 64 ? cfg.users : 64));

@@ -3,6 +3,8 @@
 # DIR/latency-by-percentile.png and DIR/latency-over-time.png (small, for docs/).
 if (!exists("dir")) dir = "/tmp/fixmux-bench"
 if (!exists("title")) title = ""
+# The QuickFIX relay's phase is optional (run.sh --qf-relay).
+qf = system("test -f '".dir."/qfrelay.csv' && echo 1 || echo 0") + 0
 set datafile separator ","
 set terminal pngcairo size 720,420 font ",9" noenhanced
 set key top left
@@ -19,7 +21,8 @@ set xlabel "percentile"
 set ylabel "latency (us, from the intended send time)"
 set logscale y
 plot dir."/fixmux.csv" every ::1 using ($2 < 1 ? 1/(1-$2) : 1/0):1 with steps lw 2 lc rgb "#c0392b" title "through fixmux", \
-     dir."/direct.csv" every ::1 using ($2 < 1 ? 1/(1-$2) : 1/0):1 with steps lw 2 lc rgb "#2471a3" title "straight to the venue simulator"
+     dir."/direct.csv" every ::1 using ($2 < 1 ? 1/(1-$2) : 1/0):1 with steps lw 2 lc rgb "#2471a3" title "straight to the venue simulator", \
+     (qf ? dir."/qfrelay.csv" : dir."/direct.csv") every ::1 using ($2 < 1 && qf ? 1/(1-$2) : 1/0):1 with steps lw 2 lc rgb "#27ae60" title (qf ? "through the QuickFIX relay" : "")
 
 # Latency over time: per-second p50 / p99 / max of the run through fixmux and of the baseline.
 set output dir."/latency-over-time.png"
@@ -32,4 +35,6 @@ plot dir."/fixmux-timeline.csv" every ::1 using 1:3 with lines lw 2 lc rgb "#c03
      dir."/fixmux-timeline.csv" every ::1 using 1:5 with lines lw 2 lc rgb "#e67e22" title "fixmux p99", \
      dir."/fixmux-timeline.csv" every ::1 using 1:6 with points pt 7 ps 0.6 lc rgb "#7b241c" title "fixmux max", \
      dir."/direct-timeline.csv" every ::1 using 1:3 with lines lw 2 dt 2 lc rgb "#2471a3" title "direct p50", \
-     dir."/direct-timeline.csv" every ::1 using 1:5 with lines lw 2 dt 2 lc rgb "#5dade2" title "direct p99"
+     dir."/direct-timeline.csv" every ::1 using 1:5 with lines lw 2 dt 2 lc rgb "#5dade2" title "direct p99", \
+     (qf ? dir."/qfrelay-timeline.csv" : dir."/direct-timeline.csv") every ::1 using 1:(qf ? $3 : 1/0) with lines lw 2 dt 3 lc rgb "#27ae60" title (qf ? "QuickFIX relay p50" : ""), \
+     (qf ? dir."/qfrelay-timeline.csv" : dir."/direct-timeline.csv") every ::1 using 1:(qf ? $5 : 1/0) with lines lw 2 dt 3 lc rgb "#82e0aa" title (qf ? "QuickFIX relay p99" : "")

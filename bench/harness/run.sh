@@ -3,7 +3,7 @@
 #
 #   bash bench/harness/run.sh [--bin-dir BUILD] [--users N] [--rate R] [--duration S]
 #        [--warmup S] [--idle backoff|spin|sleep] [--out DIR] [--plots] [--no-direct]
-#        [--json] [--smoke] [--steps "U:R ..."] [--search] [-- extra fixmux-bench options]
+#        [--qf-relay] [--json] [--smoke] [--steps "U:R ..."] [--search] [-- extra fixmux-bench options]
 #
 # As root: creates the network namespace fmx-bench-<pid> (removed on any exit), starts fixmux
 # on two net_tap ports and the venue simulator behind it, then runs fixmux-bench inside the
@@ -21,6 +21,10 @@
 # harness's text or JSON output, PHASE.hgrm / PHASE.csv / PHASE-timeline.csv, fixmux's and the
 # simulator's statistics, and with --plots latency-by-percentile.png and latency-over-time.png.
 #
+# --qf-relay: a third phase through fixmux-qf-relay (QuickFIX C++: an acceptor for the users on
+# 198.18.0.1:9881 and an initiator to the simulator as QFRELAY), between fixmux and direct. It
+# runs on the kernel's TCP inside the namespace (loopback, no TAP), like the direct baseline.
+#
 # --steps "U:R U:R ...": instead of the single run, one fixmux-only run per step (U users, R
 # orders/s in total) on the same appliance, then a table of the steps; the user-count sweep is
 # --steps "1:10000 100:10000". --search: the stepped search for the highest offered rate whose
@@ -35,7 +39,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=$ROOT/build
 USERS=10 RATE=1000 DURATION=10 WARMUP=1 IDLE=backoff OUT=/tmp/fixmux-bench
-PLOTS= DIRECT=1 JSON= SMOKE= STEPS= SEARCH=
+PLOTS= DIRECT=1 JSON= SMOKE= STEPS= SEARCH= QF=
 EXTRA=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -49,11 +53,12 @@ while [ $# -gt 0 ]; do
 	--plots) PLOTS=1; shift ;;
 	--no-direct) DIRECT=; shift ;;
 	--json) JSON=1; shift ;;
+	--qf-relay) QF=1; shift ;;
 	--smoke) SMOKE=1; shift ;;
 	--steps) STEPS=$2; shift 2 ;;
 	--search) SEARCH=1; STEPS="10:500 10:1000 10:2000 10:5000 10:10000 10:20000"; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,39p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -64,8 +69,10 @@ FIXMUX=$BIN/dataplane/fixmux
 VSIM=$BIN/control/fixmux-venue-sim
 PASSWD=$BIN/control/fixmux-passwd
 BENCH=$BIN/bench/harness/fixmux-bench
+QFRELAY=$BIN/bench/harness/fixmux-qf-relay
+QFDICT=${FIXMUX_QUICKFIX_REF:-/work/shared/reference/quickfix}/spec/FIX44.xml
 NS=fmx-bench-$$
-FMX_PID= VSIM_PID=
+FMX_PID= VSIM_PID= QF_PID=
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -76,6 +83,7 @@ cleanup() {
 	[ -n "$FMX_PID" ] && kill -TERM "$FMX_PID" 2>/dev/null && sleep 0.5
 	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
 	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
+	[ -n "$QF_PID" ] && kill -KILL "$QF_PID" 2>/dev/null && wait "$QF_PID" 2>/dev/null
 	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
@@ -99,7 +107,11 @@ for st in $STEPS; do
 	[ "$u" -gt "$USERS" ] && USERS=$u
 done
 [ "$USERS" -ge 1 ] && [ "$USERS" -le 1000 ] || fail "--users from 1 to 1000"
-DIRECT_USERS=$(( USERS < 63 ? USERS : 63 ))
+if [ -n "$QF" ]; then
+	[ -x "$QFRELAY" ] || fail "not built: $QFRELAY (needs libquickfix-dev)"
+	[ -f "$QFDICT" ] || fail "no QuickFIX dictionary at $QFDICT (set FIXMUX_QUICKFIX_REF)"
+fi
+DIRECT_USERS=$(( USERS < 62 ? USERS : 62 ))
 
 mkdir -p "$OUT"
 rm -rf "$OUT/store" "$OUT/vsim"
@@ -135,6 +147,7 @@ HASH=$("$PASSWD" <"$OUT/pw")
 } >"$OUT/fixmux.ini"
 {
 	echo "FIX.4.4:SIMVENUE:FIXMUX"
+	echo "FIX.4.4:SIMVENUE:QFRELAY:reset"
 	for i in $(seq 1 "$DIRECT_USERS"); do printf 'FIX.4.4:SIMVENUE:u%03d:reset\n' "$i"; done
 } >"$OUT/vsim.sessions"
 
@@ -180,6 +193,18 @@ for _ in $(seq 200); do
 done
 [ -s "$OUT/vsim.port" ] || fail "venue simulator not listening after 10 s"
 
+if [ -n "$QF" ]; then
+	ip netns exec "$NS" "$QFRELAY" --listen 9881 --venue 198.18.1.1:9880 --users "$USERS" \
+		--dict "$QFDICT" >"$OUT/qfrelay.log" 2>&1 &
+	QF_PID=$!
+	for _ in $(seq 200); do
+		grep -q "listening on" "$OUT/qfrelay.log" 2>/dev/null && break
+		kill -0 "$QF_PID" 2>/dev/null || fail "QuickFIX relay died at start-up: $(cat "$OUT/qfrelay.log")"
+		sleep 0.05
+	done
+	sleep 1 # its initiator logs on to the simulator (ReconnectInterval 1 s)
+fi
+
 if [ -n "$STEPS" ]; then
 	# One fixmux-only run per step on the same appliance; each run's JSON kept in step-U-R.json.
 	printf '%-6s %8s %5s %10s %10s %10s %10s %10s  %s\n' users rate ok p50_us p90_us p99_us \
@@ -214,6 +239,7 @@ fi
 
 ARGS=(--fixmux 198.18.0.2:9878 --users "$USERS" --password-file "$OUT/pw" --rate "$RATE"
 	--duration "$DURATION" --warmup "$WARMUP" --out-dir "$OUT")
+[ -n "$QF" ] && ARGS+=(--qf-relay 198.18.0.1:9881)
 [ -n "$DIRECT" ] && ARGS+=(--direct 198.18.1.1:9880 --direct-users "$DIRECT_USERS")
 [ -n "$JSON" ] && ARGS+=(--json)
 [ -n "$SMOKE" ] && ARGS+=(--json --no-progress)
@@ -224,6 +250,10 @@ kill -TERM "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null || true
 FMX_PID=
 kill -TERM "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null || true
 VSIM_PID=
+if [ -n "$QF_PID" ]; then
+	kill -TERM "$QF_PID" 2>/dev/null && wait "$QF_PID" 2>/dev/null || true
+	QF_PID=
+fi
 [ $rc -eq 0 ] || fail "fixmux-bench exit status $rc"
 
 if [ -n "$PLOTS" ]; then
