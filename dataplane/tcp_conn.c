@@ -543,11 +543,17 @@ static bool can_send_state(enum dp_tcp_state s)
 	       s == DP_TCP_SYN_RCVD;
 }
 
+static bool pool_short(const struct dp_stack *st)
+{
+	return st->cfg.pool_reserve &&
+	       rte_mempool_avail_count(st->cfg.pool) < st->cfg.pool_reserve;
+}
+
 uint32_t dp_tcp_send_space(const struct dp_stack *st, dp_conn_t h)
 {
 	const struct dp_conn *c = dp_conn_get(st, h);
 	if (c == NULL || c->kind != CONN_TCP || !can_send_state(c->state) || c->fin_queued ||
-	    c->sq_len >= c->sq_cap)
+	    c->sq_len >= c->sq_cap || pool_short(st))
 		return 0;
 	return c->sq_bytes < st->cfg.snd_buf ? st->cfg.snd_buf - c->sq_bytes : 0;
 }
@@ -562,7 +568,7 @@ int dp_tcp_send(struct dp_stack *st, dp_conn_t h, struct rte_mbuf *m)
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 	/* One oversized mbuf into an empty queue is accepted, or it could never be sent. */
 	if (c->sq_len + m->nb_segs > c->sq_cap ||
-	    (c->sq_bytes > 0 && c->sq_bytes + len > st->cfg.snd_buf)) {
+	    (c->sq_bytes > 0 && c->sq_bytes + len > st->cfg.snd_buf) || pool_short(st)) {
 		c->want_writable = true;
 		return DP_TCP_EAGAIN;
 	}

@@ -73,6 +73,10 @@ struct dp_stack_config {
 	 * and the indirect mbufs that reference application payload. Needs data room >=
 	 * DP_STACK_HDR_ROOM + RTE_PKTMBUF_HEADROOM. May be the same pool as the port's RX pool. */
 	struct rte_mempool *pool;
+	/* If > 0: dp_tcp_send() reports back-pressure while fewer than this many mbufs are free
+	 * in pool, so an application sharing the pool cannot take the last mbufs the stack needs
+	 * for headers and ACKs (which would deadlock both ends). Costs a pool count per send. */
+	uint32_t pool_reserve;
 	int socket_id; /* NUMA socket for the stack's own memory (SOCKET_ID_ANY is fine) */
 
 	uint32_t max_conns;      /* connection slots (TIME_WAIT and embryonic included) */

@@ -5,7 +5,8 @@
  *
  * Size: DP_TCP_RING_MB megabytes each way, default 100 (the issue's full size; about 1.5 s of
  * wall time here). DP_TCP_RING_FAULTS replaces the fault spec (dp_fault_parse syntax) and
- * DP_TCP_RING_KEY the ISN key, e.g. for a soak:
+ * DP_TCP_RING_KEY the ISN key, DP_TCP_RING_MBUFS the pool size (down to 255, to run the
+ * stacks out of mbufs), e.g. for a soak:
  *     for k in $(seq 1 50); do DP_TCP_RING_KEY=$k build/tests/test_dataplane_stack_ring; done
  * Time is virtual (10 us per loop iteration), so the outcome does not depend on the machine's
  * load; only the wall-clock duration does. */
@@ -29,7 +30,8 @@
 #define IP_A TP_IPV4(198, 18, 1, 1)
 #define IP_B TP_IPV4(198, 18, 1, 2)
 #define PORT_B 9000
-#define N_MBUFS 8191
+#define N_MBUFS_DEFAULT 8191
+static unsigned n_mbufs = N_MBUFS_DEFAULT;
 #define STEP_US 10
 
 static const struct rte_ether_addr mac_a = {{0x02, 0, 0, 0, 1, 1}};
@@ -85,6 +87,7 @@ static struct dp_stack *make_stack(const struct rte_ether_addr *mac, uint32_t ip
 	c.rto_initial_us = 10000;
 	c.time_wait_us = 100000;
 	c.rtx_max = 30;
+	c.pool_reserve = 128; /* the application shares the pool: keep some for headers */
 	/* Fixed ISN keys keep runs reproducible (sequence numbers, hence segment boundaries,
 	 * depend on them); DP_TCP_RING_KEY varies them. */
 	const char *k = getenv("DP_TCP_RING_KEY");
@@ -216,7 +219,11 @@ static void setup(void)
 	/* The EAL's 64 MB default without hugepages is too small for this pool. */
 	struct dp_eal_opts o = {.prefix = "tcp_ring", .lcores = "0", .mem_mb = 256};
 	cr_assert_eq(dp_eal_init_nohuge(&o, err, sizeof(err)), 0, "EAL: %s", err);
-	pool = rte_pktmbuf_pool_create("ring_pool", N_MBUFS, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	/* DP_TCP_RING_MBUFS shrinks the pool to exercise the stacks' no-mbuf paths. */
+	const char *e = getenv("DP_TCP_RING_MBUFS");
+	if (e && strtoul(e, NULL, 10) >= 255)
+		n_mbufs = (unsigned)strtoul(e, NULL, 10);
+	pool = rte_pktmbuf_pool_create("ring_pool", n_mbufs, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       SOCKET_ID_ANY);
 	cr_assert_not_null(pool, "pool: %s", rte_strerror(rte_errno));
 }
@@ -358,9 +365,9 @@ static void run_transfer(uint64_t bytes, const char *faults, bool static_arp)
 		rte_pktmbuf_free_bulk(pk, n);
 	dp_port_close(&a.port);
 	dp_port_close(&b.port);
-	cr_assert_eq(rte_mempool_avail_count(pool), N_MBUFS,
+	cr_assert_eq(rte_mempool_avail_count(pool), n_mbufs,
 		     "every mbuf is back in the pool: %u of %u", rte_mempool_avail_count(pool),
-		     N_MBUFS);
+		     n_mbufs);
 }
 
 static uint64_t size_from_env(uint64_t def_mb)
