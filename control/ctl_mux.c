@@ -208,7 +208,10 @@ static void user_disconnect(void *arg, const char *reason)
 		return;
 	uint32_t conn = (uint32_t)u->conn;
 	u->mux->io.client_close(u->mux->io.arg, conn, reason);
+	/* The slot is free now: bytes still arriving on it are ignored, not read as a Logon,
+	 * and the owner's ctl_mux_client_closed for it is a no-op. */
 	u->mux->conns[conn].u = NULL;
+	u->mux->conns[conn].used = false;
 	u->conn = -1;
 	user_gone(u, u->mux->now, reason);
 }
@@ -486,7 +489,6 @@ void ctl_mux_client_bytes(struct ctl_mux *m, uint32_t conn, const char *bytes, s
 		return;
 	struct client_frame_ctx c = {m, conn, now};
 	frame_stream(&m->conns[conn].rx, bytes, len, client_frame, &c);
-	ctl_mux_poll(m, now);
 }
 
 void ctl_mux_client_closed(struct ctl_mux *m, uint32_t conn, int64_t now)
@@ -554,7 +556,6 @@ void ctl_mux_venue_bytes(struct ctl_mux *m, uint32_t vs, const char *bytes, size
 		return;
 	struct venue_frame_ctx c = {v, now};
 	frame_stream(&v->rx, bytes, len, venue_frame, &c);
-	ctl_mux_poll(m, now);
 }
 
 void ctl_mux_venue_closed(struct ctl_mux *m, uint32_t vs, const char *why, int64_t now)

@@ -85,7 +85,8 @@ void ctl_mux_client_accepted(struct ctl_mux *m, uint32_t conn, uint32_t src, int
 /* Bytes received on it, in order. */
 void ctl_mux_client_bytes(struct ctl_mux *m, uint32_t conn, const char *bytes, size_t len,
 			  int64_t now);
-/* The connection is gone (peer closed, reset, or after client_close). */
+/* The connection is gone (peer closed or reset). After the multiplexer's own client_close
+ * the slot is already free and this call is a no-op; the owner may reuse the id at once. */
 void ctl_mux_client_closed(struct ctl_mux *m, uint32_t conn, int64_t now);
 
 void ctl_mux_venue_connected(struct ctl_mux *m, uint32_t vs, int64_t now);
@@ -94,7 +95,9 @@ void ctl_mux_venue_bytes(struct ctl_mux *m, uint32_t vs, const char *bytes, size
 /* The venue connection is gone or could not be opened; why goes into users' Logout text. */
 void ctl_mux_venue_closed(struct ctl_mux *m, uint32_t vs, const char *why, int64_t now);
 
-/* Timers of every session; call regularly (every millisecond or so). */
+/* Timers of every session, held Logons to answer, pending messages to deliver, journal
+ * housekeeping: call regularly (every millisecond or so). The byte handlers above do only the
+ * work their bytes bring, so their cost does not grow with the number of sessions. */
 void ctl_mux_poll(struct ctl_mux *m, int64_t now);
 /* Orderly shutdown: users and venues are logged out; returns true once everything is down. */
 bool ctl_mux_shutdown(struct ctl_mux *m, int64_t now);
