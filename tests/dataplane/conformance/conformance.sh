@@ -63,34 +63,45 @@ stop() {
 	fi
 }
 
-start() {
-	local fixmux=$1 vsim=$2
-	need_root
-	for b in "$fixmux" "$vsim"; do [ -x "$b" ] || fail "not built: $b"; done
-	# A run that was interrupted (ctest killed) may have left its namespace behind.
-	stop
-	rm -rf "$WORK"
-	mkdir -p "$WORK/store" "$WORK/vsim" || fail "cannot create $WORK"
-	sed "s|@STORE@|$WORK/store|" "$HERE/fixmux.ini.in" >"$WORK/fixmux.ini"
+# json KEY: one value of fixmux's stats file (a flat JSON object)
+json() {
+	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+		"$WORK/stats.json" "$1" 2>/dev/null
+}
 
-	ip netns add "$NS" || fail "ip netns add $NS"
-	ip -n "$NS" link set lo up
-	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
+# fresh_stats N: waits until fixmux has rewritten its stats file N more times (every 200 ms),
+# so that what it holds was counted after this point.
+fresh_stats() {
+	local seq0 seq
+	seq0=$(json stats_seq) || seq0=0
+	for _ in $(seq 100); do
+		seq=$(json stats_seq) || seq=0
+		[ "${seq:-0}" -ge $((seq0 + $1)) ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 
-	# Detached (setsid, every descriptor redirected) so that ctest does not wait for them
-	# at the end of this setup test; stop kills them by the recorded pids.
+# fixmux_up FIXMUX: starts fixmux in NS with an empty store and configures the kernel side of
+# its TAP devices (they are born with the process).
+fixmux_up() {
+	local fixmux=$1
+	echo "$fixmux" >"$WORK/fixmux.bin"
+	rm -rf "$WORK/store" "$WORK/stats.json"
+	mkdir -p "$WORK/store"
+	# Detached (setsid, every descriptor redirected) so that ctest does not wait for it at
+	# the end of the setup test; stop kills it by the recorded pid.
 	setsid ip netns exec "$NS" "$fixmux" --no-huge --no-shconf --no-pci --no-telemetry -l 0 \
 		-m 256 --file-prefix="$NS" --vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0 \
 		-- --config "$WORK/fixmux.ini" --stats-file "$WORK/stats.json" \
-		</dev/null >"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
+		</dev/null >>"$WORK/fixmux.out" 2>>"$WORK/fixmux.err" &
 	echo $! >"$WORK/fixmux.pid"
 	for _ in $(seq 200); do
-		grep -q "listening on" "$WORK/fixmux.out" 2>/dev/null && break
+		[ -s "$WORK/stats.json" ] && break
 		alive fixmux || { logs; stop; fail "fixmux died at start-up"; }
 		sleep 0.05
 	done
-	grep -q "listening on" "$WORK/fixmux.out" || { logs; stop; fail "fixmux not up after 10 s"; }
+	[ -s "$WORK/stats.json" ] || { logs; stop; fail "fixmux not up after 10 s"; }
 
 	# The kernel side of each TAP (as in tests/dataplane/fixmux_e2e/run_e2e.sh): its own MAC,
 	# a deep queue (the PMD reads one packet per read() on 2 shared cores), an address.
@@ -104,6 +115,32 @@ start() {
 		fmxc0 02:00:c6:12:00:01 198.18.0.1/24
 		fmxv0 02:00:c6:12:01:01 198.18.1.1/24
 	TAPS
+}
+
+# fixmux_restart: a clean fixmux (empty store) in the same namespace, the simulator kept.
+fixmux_restart() {
+	local pid
+	pid=$(cat "$WORK/fixmux.pid")
+	kill -KILL "$pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	fixmux_up "$(cat "$WORK/fixmux.bin")"
+}
+
+start() {
+	local fixmux=$1 vsim=$2
+	need_root
+	for b in "$fixmux" "$vsim"; do [ -x "$b" ] || fail "not built: $b"; done
+	# A run that was interrupted (ctest killed) may have left its namespace behind.
+	stop
+	rm -rf "$WORK"
+	mkdir -p "$WORK/vsim" || fail "cannot create $WORK"
+	sed "s|@STORE@|$WORK/store|" "$HERE/fixmux.ini.in" >"$WORK/fixmux.ini"
+
+	ip netns add "$NS" || fail "ip netns add $NS"
+	ip -n "$NS" link set lo up
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+	fixmux_up "$fixmux"
 
 	setsid ip netns exec "$NS" "$vsim" --listen 198.18.1.1:9880 --mode echo --heartbeat-check \
 		--store "$WORK/vsim" --port-file "$WORK/vsim.port" --stats-file "$WORK/vsim.json" \
@@ -120,20 +157,43 @@ start() {
 	echo "fixmux and the echo venue are up in namespace $NS (work directory $WORK)"
 }
 
+# held: venue messages fixmux holds for offline users (stored, not yet delivered)
+held() {
+	echo $(($(json pending_stored) - $(json pending_delivered)))
+}
+
 run() {
 	local driver=$1 ver=$2 name=$3
 	need_root
 	[ -x "$driver" ] || fail "not built: $driver"
-	alive fixmux || { logs; fail "fixmux is not running (fixture conformance_setup failed?)"; }
+	alive fixmux || { logs; fail "fixmux is not running (fixture conformance/setup failed?)"; }
 	alive vsim || { logs; fail "the venue simulator is not running"; }
+	# Every scenario waits for the answers it expects before it ends, so fixmux must hold
+	# nothing for an offline user: what it holds would reach the next scenario of that user
+	# at its Logon. An earlier scenario left something (and failed for it): start clean.
+	fresh_stats 1 || fail "fixmux does not rewrite its stats file"
+	local stored0
+	stored0=$(json pending_stored)
+	if [ "$(held)" -ne 0 ]; then
+		echo "fixmux holds $(held) message(s) from an earlier scenario: restarting it clean"
+		fixmux_restart
+		fresh_stats 1 || fail "fixmux does not rewrite its stats file"
+		stored0=$(json pending_stored)
+	fi
 	local out rc=0
 	out=$(ip netns exec "$NS" env FIXMUX_ACCEPTANCE_PEER=$CLIENT_PEER "$driver" \
-		--filter "$ver/$name" --ascii 2>&1) || rc=$?
+		--filter "$ver/$name" 2>&1) || rc=$?
 	echo "$out"
 	[ $rc -eq 0 ] || { logs; fail "$ver/$name"; }
 	# A filter that matched nothing passes too: insist that the scenario ran and passed.
 	echo "$out" | grep -q "Tested: 1 | Passing: 1 " || fail "$ver/$name did not run"
 	alive fixmux || { logs; fail "fixmux died during $ver/$name"; }
+	# Two rewrites (>= 200 ms): an answer still on its way when the scenario ended is counted.
+	fresh_stats 2 || fail "fixmux does not rewrite its stats file"
+	local extra=$(($(json pending_stored) - stored0))
+	[ "$extra" -eq 0 ] || { logs; fail "$ver/$name: after the scenario ended, fixmux stored \
+$extra venue message(s) for the offline user (a message the scenario did not expect reached \
+the venue; docs/conformance.md)"; }
 }
 
 case "$CMD" in
