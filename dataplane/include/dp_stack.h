@@ -19,11 +19,15 @@
  *    bytes, in sequence order (headers trimmed with rte_pktmbuf_adj). Each returned mbuf may be a
  *    chain; the application owns it and frees it when done.
  *  - The application sends an mbuf (or chain) it allocated and filled. The stack never writes
- *    into it: every transmitted segment is a small header mbuf from the stack's pool (Ethernet,
+ *    its data: every transmitted segment is a small header mbuf from the stack's pool (Ethernet,
  *    IPv4, TCP headers) chained to indirect mbufs that reference the payload (refcount), so a
  *    retransmission copies nothing and a segment still sitting in a TX ring is never rewritten
  *    under the NIC. The application mbuf's own headroom is therefore free for the application
- *    (e.g. a rebuilt FIX header). The stack keeps its reference until the bytes are acknowledged.
+ *    (e.g. a rebuilt FIX header). The stack keeps its reference until the bytes are acknowledged;
+ *    until then the application must not change the data. A chain is split into its segments
+ *    (their next/nb_segs/pkt_len fields change), so to send the same bytes on several
+ *    connections send a clone (rte_pktmbuf_clone) per connection, or, for a single segment,
+ *    take one extra reference (rte_mbuf_refcnt_update) per additional connection.
  *
  * Threading: an instance belongs to one lcore; every function here must be called from that lcore.
  */
