@@ -587,3 +587,41 @@ Test(tcp_data, an_empty_mbuf_pool_delays_output_but_never_stalls_it)
 	tp_cfg.pool = tp_pool;
 	tp_start(); /* for the teardown */
 }
+
+Test(tcp_data, one_mbuf_sent_on_two_connections_with_an_extra_reference)
+{
+	int rc;
+	dp_conn_t l = dp_tcp_listen(tp_st, US_PORT, 4, &rc);
+	dp_conn_t h[2];
+	uint32_t iss[2];
+	for (uint16_t i = 0; i < 2; i++) {
+		tp_send_full(PEER_PORT + i, US_PORT, F_SYN, PEER_ISS, 0, 1000, NULL, 0, NULL, false);
+		struct cap sa = tp_one();
+		iss[i] = sa.seq;
+		tp_send_full(PEER_PORT + i, US_PORT, F_ACK, PEER_ISS + 1, sa.seq + 1, 1000, NULL, 0,
+			     NULL, false);
+		h[i] = dp_tcp_accept(tp_st, l);
+		cr_assert_neq(h[i], DP_CONN_INVALID);
+	}
+	unsigned before = rte_mempool_in_use_count(tp_pool);
+	struct rte_mbuf *m = tp_app_mbuf(200, 0);
+	rte_mbuf_refcnt_update(m, 1); /* one reference per connection (fan-out) */
+	cr_assert_eq(dp_tcp_send(tp_st, h[0], m), DP_TCP_OK);
+	cr_assert_eq(dp_tcp_send(tp_st, h[1], m), DP_TCP_OK);
+	struct cap s[4];
+	cr_assert_eq(tp_out(s, 4), 2);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(s[i].len, 200u);
+		cr_assert_eq(s[i].data[199], tp_pattern(199));
+	}
+	tp_send_full(PEER_PORT, US_PORT, F_ACK, PEER_ISS + 1, iss[0] + 201, 1000, NULL, 0, NULL,
+		     false);
+	cr_assert_eq(rte_mempool_in_use_count(tp_pool), before + 1, "still held by the other");
+	tp_send_full(PEER_PORT + 1, US_PORT, F_ACK, PEER_ISS + 1, iss[1] + 201, 1000, NULL, 0,
+		     NULL, false);
+	cr_assert_eq(rte_mempool_in_use_count(tp_pool), before, "both acknowledged: freed once");
+	dp_tcp_abort(tp_st, h[0]);
+	dp_tcp_abort(tp_st, h[1]);
+	dp_tcp_close(tp_st, l);
+	tp_out(NULL, 0);
+}
