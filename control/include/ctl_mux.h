@@ -112,4 +112,72 @@ uint64_t ctl_mux_counter(const struct ctl_mux *m, enum ctl_mux_counter c);
 #define CTL_MUX_ROUTE_COMPACT 262144
 void ctl_mux_set_route_compaction(struct ctl_mux *m, uint64_t records);
 
+/* ------------------------------------------------------------------------------------------
+ * Administration (control/ctl_mux_admin.c): run-time changes and richer introspection for
+ * fixmuxctl. Control path only, on the multiplexer's own thread like every other call here.
+ * Each change is logged through io.log. Setters return 0, or -1 with the reason in err.
+ * ---------------------------------------------------------------------------------------- */
+
+/* Index of the user / venue session with that name (users[].name, sessions[].name), or -1. */
+int ctl_mux_find_user(const struct ctl_mux *m, const char *name);
+int ctl_mux_find_session(const struct ctl_mux *m, const char *name);
+
+struct ctl_mux_session_info {
+	enum ctl_mux_venue_state state;
+	uint64_t next_in, next_out;     /* sequence numbers expected from / sent next to the venue */
+	uint32_t heartbeat_s;           /* proposed at the next Logon */
+	uint32_t users_attached;        /* configured users of the session */
+	uint32_t users_online;
+	uint64_t pending;               /* messages kept for its offline users */
+	int64_t last_activity;          /* last message received from the venue (0: never) */
+	uint32_t rate, burst;           /* the session's rate limit (0: unlimited) */
+	uint64_t rate_refused;          /* messages the session's bucket refused */
+	uint32_t filter_rules;
+};
+int ctl_mux_session_info(const struct ctl_mux *m, uint32_t vs, struct ctl_mux_session_info *out);
+
+struct ctl_mux_user_info {
+	bool online;                    /* logged on to the venue session */
+	bool connected;                 /* a TCP connection carries this client session */
+	uint32_t src;                   /* its source address (host order), 0 when not connected */
+	uint64_t next_in, next_out;     /* sequence numbers in the user's own numbering */
+	uint64_t pending;               /* messages kept while it is offline */
+	int64_t last_activity;          /* last message received from the user (0: never) */
+	uint32_t rate, burst;
+	uint64_t rate_refused;
+	uint32_t filter_rules;
+};
+/* -1 when the user is not attached to the venue session. */
+int ctl_mux_user_info(const struct ctl_mux *m, uint32_t user, uint32_t vs,
+		      struct ctl_mux_user_info *out);
+
+/* Logs the user out of every venue session it is logged on to (an orderly Logout with text
+ * why: the venue session stays up for the others, or is logged out if it was the last). The
+ * number of client sessions logged out; -1 for an unknown user. */
+int ctl_mux_logout_user(struct ctl_mux *m, uint32_t user, const char *why, int64_t now);
+
+/* New token buckets (full) for a user's client sessions / a venue session; rate 0 = unlimited,
+ * burst 0 = rate. */
+int ctl_mux_set_user_rate(struct ctl_mux *m, uint32_t user, uint32_t rate, uint32_t burst,
+			  int64_t now, char *err, size_t err_cap);
+int ctl_mux_set_session_rate(struct ctl_mux *m, uint32_t vs, uint32_t rate, uint32_t burst,
+			     int64_t now, char *err, size_t err_cap);
+
+/* Reads path (a configuration file like the one fixmux started with) and replaces the filter
+ * rules of every user and venue session by the file's, matched by name. Every new rule set is
+ * compiled first; only if all compile are they swapped in, so a broken file leaves the old
+ * rules serving and err says why. Users and sessions the file does not name keep theirs. */
+int ctl_mux_reload_filters(struct ctl_mux *m, const char *path, char *err, size_t err_cap);
+
+/* HeartBtInt proposed at the venue session's next Logon (vs = UINT32_MAX: every session). */
+int ctl_mux_set_heartbeat(struct ctl_mux *m, uint32_t vs, uint32_t seconds, char *err,
+			  size_t err_cap);
+
+/* Sets the venue session's sequence numbers. Refused while it is connected unless force
+ * (forcing a logged-on session out of step usually ends in a resend or a Logout). */
+int ctl_mux_set_seqs(struct ctl_mux *m, uint32_t vs, uint64_t next_in, uint64_t next_out,
+		     bool force, char *err, size_t err_cap);
+
+const char *ctl_mux_venue_state_name(enum ctl_mux_venue_state st);
+
 #endif
