@@ -37,9 +37,21 @@ static uint32_t raw_sum(const void *buf, uint32_t len)
 		p += 8;
 		len -= 8;
 	}
-	uint64_t tail = 0;
-	memcpy(&tail, p, len); /* the last bytes, zero-padded: an odd byte pads as RFC 1071 says */
-	sum = add_carry(sum, tail);
+	/* The last bytes, zero-padded: an odd byte is the first of a padded 16-bit word (RFC 1071). */
+	if (len & 4) {
+		uint32_t w;
+		memcpy(&w, p, 4);
+		sum = add_carry(sum, w);
+		p += 4;
+	}
+	if (len & 2) {
+		uint16_t h;
+		memcpy(&h, p, 2);
+		sum = add_carry(sum, h);
+		p += 2;
+	}
+	if (len & 1)
+		sum = add_carry(sum, *p);
 	sum = (sum & 0xffffffffu) + (sum >> 32);
 	sum = (sum & 0xffffffffu) + (sum >> 32);
 	uint32_t s32 = (uint32_t)sum;
@@ -81,14 +93,15 @@ static int chain_cksum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uin
 uint16_t dp_l4_cksum(const struct rte_ipv4_hdr *ip, const struct rte_mbuf *m, uint32_t l4_off,
 		     uint32_t l4_len)
 {
-	/* Pseudo header (RFC 9293 §3.1) then the segment; the segment may span mbufs. */
-	struct {
-		uint32_t src, dst;
-		uint8_t zero, proto;
-		uint16_t len;
-	} __attribute__((packed)) ph = {ip->src_addr, ip->dst_addr, 0, ip->next_proto_id,
-					 rte_cpu_to_be_16((uint16_t)l4_len)};
-	uint32_t sum = raw_sum(&ph, sizeof(ph));
+	/* Pseudo header (RFC 9293 §3.1) then the segment; the segment may span mbufs. The pseudo
+	 * header's words are summed as they would lie in memory: addresses as stored, then the
+	 * zero byte and the protocol, then the big-endian length. */
+	uint64_t ph = (uint64_t)ip->src_addr + ip->dst_addr +
+		      rte_cpu_to_be_16((uint16_t)ip->next_proto_id) +
+		      rte_cpu_to_be_16((uint16_t)l4_len);
+	ph = (ph & 0xffffffffu) + (ph >> 32);
+	uint32_t sum = (uint32_t)(ph & 0xffff) + (uint32_t)((ph >> 16) & 0xffff) + (uint32_t)(ph >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
 	uint16_t seg = 0;
 	if (chain_cksum(m, l4_off, l4_len, &seg) != 0)
 		return 0xffff; /* cannot happen for lengths we checked; fails verification */
