@@ -263,10 +263,15 @@ struct run {
 	bool failed;
 };
 
+/* Keeps the first failure of a run: fmt takes a (a user name) and b[0..blen) (peer text). */
 static void fail_run(struct run *rn, const char *fmt, const char *a, const char *b, int blen)
 {
 	if (!rn->failed) {
 		snprintf(rn->r->why, sizeof(rn->r->why), fmt, a, blen, b);
+		/* The text goes into a JSON string: no quotes, backslashes or control bytes. */
+		for (char *p = rn->r->why; *p; p++)
+			if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+				*p = '\'';
 		rn->failed = true;
 	}
 }
@@ -343,6 +348,12 @@ static void on_readable(struct run *rn, int idx, uint64_t now)
 	struct fix_msg m = { .fields = fields, .cap = MAX_FIELDS };
 
 	for (;;) {
+		if (u->rx_len == RX_CAP) {
+			/* Only a message longer than the buffer leaves it full after framing. */
+			fail_run(rn, "%s: a message longer than %.*s bytes", u->name, "32768", 5);
+			u->rx_len = 0;
+			fix_framer_reset(&u->fr);
+		}
 		ssize_t n = read(u->fd, u->rx + u->rx_len, RX_CAP - u->rx_len);
 		if (n < 0 && errno == EINTR)
 			continue;
