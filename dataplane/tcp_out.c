@@ -408,7 +408,11 @@ void tcp_output(struct dp_stack *st, struct dp_conn *c)
 	for (;;) {
 		if (TCP_SEQ_GT(c->snd_nxt, c->snd_end))
 			break; /* FIN already sent */
-		uint32_t wnd = RTE_MIN(c->snd_wnd, c->cwnd);
+		/* RFC 3042 limited transmit: the first two duplicate ACKs each let one new
+		 * segment out beyond cwnd, so a small window still gets its three duplicates. */
+		uint32_t lt = (!c->in_recovery && c->dupacks > 0 && c->dupacks < 3 &&
+			       c->snd_nxt == c->snd_max) ? c->dupacks * (uint32_t)c->mss : 0;
+		uint32_t wnd = RTE_MIN(c->snd_wnd, c->cwnd + lt);
 		uint32_t inflight = c->snd_nxt - c->snd_una;
 		uint32_t usable = wnd > inflight ? wnd - inflight : 0;
 		uint32_t unsent = c->snd_end - c->snd_nxt;

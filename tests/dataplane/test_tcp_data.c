@@ -625,3 +625,29 @@ Test(tcp_data, one_mbuf_sent_on_two_connections_with_an_extra_reference)
 	dp_tcp_close(tp_st, l);
 	tp_out(NULL, 0);
 }
+
+Test(tcp_data, limited_transmit_sends_new_data_on_the_first_two_duplicate_acks)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.init_cwnd_segs = 4;
+	tp_start();
+	dp_conn_t c = tp_establish_passive(NULL); /* MSS 536, cwnd 4 x 536 */
+	for (uint32_t i = 0; i < 6; i++)
+		dp_tcp_send(tp_st, c, tp_app_mbuf(536, i * 536));
+	struct cap s[8];
+	cr_assert_eq(tp_out(s, 8), 4, "cwnd allows four segments");
+	/* The first segment is lost: duplicate ACKs. */
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 65535, NULL, 0);
+	struct cap n1 = tp_one();
+	cr_assert_eq(n1.seq, 5001u + 4 * 536, "first duplicate: one new segment (RFC 3042)");
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 65535, NULL, 0);
+	struct cap n2 = tp_one();
+	cr_assert_eq(n2.seq, 5001u + 5 * 536, "second duplicate: another");
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 65535, NULL, 0);
+	struct cap r = tp_one();
+	cr_assert_eq(r.seq, 5001u, "third duplicate: fast retransmit");
+	tp_send(F_ACK, PEER_ISS + 1, 5001 + 6 * 536, 65535, NULL, 0);
+	tp_out(NULL, 0);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
