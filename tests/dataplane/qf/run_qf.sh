@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# fixmux with QuickFIX C++ peers: two users (fixmux-qf-user) and a venue (fixmux-qf-venue),
+# the appliance on two net_tap ports inside a private network namespace, as in
+# tests/dataplane/fixmux_e2e/run_e2e.sh (same topology and addresses):
+#
+#   client side: fmxc0  kernel 198.18.0.1/24  <->  fixmux 198.18.0.2 (net_tap0), port 9878
+#   venue side:  fmxv0  kernel 198.18.1.1/24  <->  fixmux 198.18.1.2 (net_tap1)
+#                fixmux-qf-venue listens on 198.18.1.1:9880
+#
+#   run_qf.sh FIXMUX PASSWD QF_USER QF_VENUE SCENARIO
+#
+# SCENARIO:
+#   kill9       alice and bob send orders; fixmux is killed with SIGKILL in the middle of the
+#               flow and restarted on the same store; everyone reconnects by itself.
+#   venue-gaps  (1) the venue fills orders while their owners are logged out (and fixmux's
+#               venue session with them); alice's reconnection brings the venue session
+#               back, fixmux asks for the gap, alice gets hers at once, bob his at his own
+#               next Logon. (2) the venue loses the last messages fixmux sent it (its expected
+#               sequence number rewound while it is stopped, as a venue restored from an older
+#               store); at alice's next Logon the venue asks fixmux to resend them.
+#   reset       alice's TCP connection is reset (ss -K) while both users have open orders; the
+#               venue cancels open orders when its session ends.
+# Each scenario ends with check_accounts.py (ClOrdID and ExecID accounting on the users' side
+# against the venue's log). Exit 0 pass, 1 fail, 77 skip (not root, no TAP).
+# FIXMUX_QF_KEEP=1 keeps the work directory (logs, stores, journals).
+set -euo pipefail
+
+FIXMUX=$1
+PASSWD=$2
+QF_USER=$3
+QF_VENUE=$4
+SCENARIO=$5
+PY=/usr/bin/python3
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NS=fmx-qf-$$
+WORK=$(mktemp -d /tmp/fixmux-qf.XXXXXX)
+FMX_PID=
+VENUE_PID=
+declare -A USER_PID=()
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+cleanup() {
+	local rc=$?
+	set +e
+	for u in "${!USER_PID[@]}"; do kill -KILL "${USER_PID[$u]}" 2>/dev/null; done
+	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
+	[ -n "$VENUE_PID" ] && kill -KILL "$VENUE_PID" 2>/dev/null && wait "$VENUE_PID" 2>/dev/null
+	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		echo "--- fixmux stdout"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
+		echo "--- fixmux stderr"; tail -n 40 "$WORK/fixmux.err" 2>/dev/null
+		echo "--- venue"; tail -n 20 "$WORK/venue/venue.log" 2>/dev/null
+		for u in alice bob; do
+			echo "--- $u events"; cat "$WORK/$u/events.log" 2>/dev/null
+			echo "--- $u stderr"; tail -n 5 "$WORK/$u/stderr" 2>/dev/null
+		done
+	fi
+	if [ -n "${FIXMUX_QF_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP)"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+command -v ip >/dev/null || skip "no iproute2"
+for b in "$FIXMUX" "$PASSWD" "$QF_USER" "$QF_VENUE"; do [ -x "$b" ] || fail "not built: $b"; done
+
+in_ns() {
+	ip netns exec "$NS" "$@"
+}
+
+# wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s
+wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	for _ in $(seq $((secs * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	fail "$what (after $secs s)"
+}
+
+# count FILE REGEX: lines of FILE matching REGEX (0 when FILE is absent)
+count() {
+	if [ -e "$1" ]; then grep -c -E "$2" "$1" || true; else echo 0; fi
+}
+
+at_least() {
+	[ "$(count "$1" "$2")" -ge "$3" ]
+}
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+mkdir -p "$WORK/venue" "$WORK/alice" "$WORK/bob"
+
+echo "qf-secret-$$" >"$WORK/pw"
+HASH=$("$PASSWD" <"$WORK/pw")
+# heartbeat 2: after fixmux's SIGKILL the venue still holds the old connection; its next
+# Heartbeat reaches the restarted stack, which resets it, so the venue takes the new Logon.
+cat >"$WORK/fixmux.ini" <<EOF
+[appliance]
+client_port = net_tap0
+venue_port = net_tap1
+client_address = 198.18.0.2/24
+venue_address = 198.18.1.2/24
+listen_port = 9878
+store_dir = $WORK/store
+fsync = batch
+idle = backoff
+
+[venue SIM]
+type = CLOB
+
+[session SIM.Orders]
+address = 198.18.1.1:9880
+sender_comp_id = FIXMUX
+target_comp_id = SIMVENUE
+heartbeat = 2
+
+[user alice]
+password_hash = $HASH
+sessions = SIM.Orders
+
+[user bob]
+password_hash = $HASH
+sessions = SIM.Orders
+EOF
+
+# The kernel side of each TAP: its own MAC, a deep queue, an address (as run_e2e.sh does).
+configure_tap() {
+	local dev=$1 mac=$2 ip=$3
+	ip -n "$NS" link set "$dev" address "$mac"
+	ip -n "$NS" link set "$dev" txqueuelen 10000
+	ip -n "$NS" addr add "$ip" dev "$dev"
+	ip -n "$NS" link set "$dev" up
+}
+
+# fixmux_start: fixmux on the same configuration and store each time. Its TAP devices are
+# born with it (and die with it), so their kernel side is configured again after each start.
+FMX_RUN=0
+fixmux_start() {
+	FMX_RUN=$((FMX_RUN + 1))
+	: >"$WORK/fixmux.out"
+	ip netns exec "$NS" "$FIXMUX" --no-huge --no-shconf --no-pci --no-telemetry -l 0 -m 256 \
+		--file-prefix="fixmux_qf_$$_$FMX_RUN" \
+		--vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0 -- \
+		--config "$WORK/fixmux.ini" --stats-file "$WORK/stats.json" \
+		>"$WORK/fixmux.out" 2>>"$WORK/fixmux.err" &
+	FMX_PID=$!
+	for _ in $(seq 200); do
+		grep -q "listening on" "$WORK/fixmux.out" 2>/dev/null && break
+		kill -0 "$FMX_PID" 2>/dev/null || fail "fixmux died at start-up (run $FMX_RUN)"
+		sleep 0.05
+	done
+	grep -q "listening on" "$WORK/fixmux.out" || fail "fixmux not up after 10 s"
+	configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
+	configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
+}
+
+fixmux_stop() {
+	local rc=0
+	kill -TERM "$FMX_PID"
+	wait "$FMX_PID" || rc=$?
+	FMX_PID=
+	[ "$rc" -eq 0 ] || fail "fixmux exit status $rc after SIGTERM"
+}
+
+# The venue binds the wildcard address: it can start before fixmux's TAP devices exist.
+VENUE_ARGS=()
+venue_start() {
+	: >"$WORK/venue.out"
+	ip netns exec "$NS" "$QF_VENUE" --dir "$WORK/venue" --port 9880 "${VENUE_ARGS[@]}" \
+		>"$WORK/venue.out" 2>>"$WORK/venue.err" &
+	VENUE_PID=$!
+	wait_for 10 "venue listening" grep -q listening "$WORK/venue.out"
+}
+
+venue_stop() {
+	local rc=0
+	kill -TERM "$VENUE_PID"
+	wait "$VENUE_PID" || rc=$?
+	VENUE_PID=
+	[ "$rc" -eq 0 ] || fail "venue exit status $rc"
+}
+
+# user_start NAME ORDERS RATE PREFIX: a QuickFIX user in the background (its store and logs in
+# $WORK/NAME survive restarts of the program)
+user_start() {
+	local name=$1 orders=$2 rate=$3 prefix=$4
+	rm -f "$WORK/$name/sent.done"
+	ip netns exec "$NS" "$QF_USER" --dir "$WORK/$name" --host 198.18.0.2 --port 9878 \
+		--user "$name" --target SIM.Orders --password-file "$WORK/pw" \
+		--orders "$orders" --rate "$rate" --prefix "$prefix" 2>>"$WORK/$name/stderr" &
+	USER_PID[$name]=$!
+}
+
+# user_stop NAME: SIGTERM, QuickFIX logs out, exit 0
+user_stop() {
+	local name=$1 rc=0
+	kill -TERM "${USER_PID[$name]}"
+	wait "${USER_PID[$name]}" || rc=$?
+	unset "USER_PID[$name]"
+	[ "$rc" -eq 0 ] || fail "$name exit status $rc"
+}
+
+logons() {
+	count "$WORK/$1/events.log" '^logon$'
+}
+
+accounts() {
+	"$PY" "$HERE/check_accounts.py" "$WORK/venue" "$WORK/alice" "$WORK/bob" "$@"
+}
+
+scenario_kill9() {
+	venue_start
+	fixmux_start
+	# 2 x 400 orders at 150/s each: about 3 s of flow, killed after the first 150 of alice's,
+	# when orders and reports are on the wire in both directions.
+	user_start alice 400 150 A
+	user_start bob 400 150 B
+	wait_for 20 "alice's first 150 orders" at_least "$WORK/alice/sent.log" . 150
+	kill -KILL "$FMX_PID"
+	wait "$FMX_PID" 2>/dev/null || true
+	FMX_PID=
+	echo "fixmux killed after $(count "$WORK/alice/sent.log" .) + $(count "$WORK/bob/sent.log" .) orders"
+	fixmux_start
+	wait_for 40 "alice sent all" test -e "$WORK/alice/sent.done"
+	wait_for 40 "bob sent all" test -e "$WORK/bob/sent.done"
+	accounts --wait 30 || fail "accounting after kill -9"
+	[ "$(logons alice)" -ge 2 ] || fail "alice did not log on again"
+	[ "$(logons bob)" -ge 2 ] || fail "bob did not log on again"
+	user_stop alice
+	user_stop bob
+	fixmux_stop
+	venue_stop
+}
+
+scenario_venue-gaps() {
+	# (1) Fills while the owners are offline: acknowledged at once, filled 2 s later.
+	VENUE_ARGS=(--fill-delay-ms 2000)
+	venue_start
+	fixmux_start
+	user_start alice 20 50 A
+	user_start bob 20 50 B
+	wait_for 20 "alice's acknowledgements" at_least "$WORK/alice/er.log" ' 0 [YN]$' 20
+	wait_for 20 "bob's acknowledgements" at_least "$WORK/bob/er.log" ' 0 [YN]$' 20
+	user_stop alice
+	user_stop bob
+	# The last user's Logout logged fixmux out of the venue: the fills are stored by the venue.
+	wait_for 20 "venue logged out" at_least "$WORK/venue/venue.log" '^logout$' 1
+	wait_for 20 "the venue's fills" at_least "$WORK/venue/venue.log" '^er .* 2$' 40
+	[ "$(count "$WORK/alice/er.log" ' 2 [YN]$')" -eq 0 ] || fail "alice got fills while logged out"
+	user_start alice 0 1 A2
+	wait_for 30 "alice's fills after her Logon" at_least "$WORK/alice/er.log" ' 2 [YN]$' 20
+	# bob is still offline: his fills wait in fixmux for him.
+	[ "$(count "$WORK/bob/er.log" ' 2 [YN]$')" -eq 0 ] || fail "bob got fills while logged out"
+	user_start bob 0 1 B2
+	accounts --wait 30 || fail "accounting after the venue's gap"
+
+	# (2) The venue loses fixmux's last messages: stopped, its expected sequence number set
+	# back by 4 (FileStore's seqnums file: "next sender : next target"), restarted.
+	user_stop alice
+	user_stop bob
+	wait_for 20 "venue logged out" at_least "$WORK/venue/venue.log" '^logout$' 2
+	venue_stop
+	local f
+	f=$(ls "$WORK"/venue/store/*.seqnums)
+	"$PY" - "$f" <<'EOF'
+import sys
+s, t = open(sys.argv[1]).read().split(":")
+open(sys.argv[1], "w").write("%010d : %010d" % (int(s), int(t) - 4))
+EOF
+	venue_start
+	user_start alice 5 50 A3
+	wait_for 30 "alice's third logon" at_least "$WORK/alice/events.log" '^logon$' 3
+	wait_for 30 "alice's new orders filled" at_least "$WORK/alice/er.log" '^A3-.* 2 [YN]$' 5
+	# What the venue asked for again arrived again, each marked PossDupFlag=Y (the venue
+	# recognises the orders by ClOrdID and does not take them twice).
+	local resent
+	resent=$(count "$WORK/venue/venue.log" '^dup .* Y$')
+	echo "venue got $resent orders again with PossDupFlag=Y"
+	user_start bob 0 1 B3
+	wait_for 30 "bob's third logon" at_least "$WORK/bob/events.log" '^logon$' 3
+	accounts --wait 20 --allow-venue-dup-possdup || fail "accounting after fixmux's gap"
+	user_stop alice
+	user_stop bob
+	fixmux_stop
+	venue_stop
+}
+
+scenario_reset() {
+	# Orders stay open (filled only after a minute); the venue cancels them when its session ends.
+	VENUE_ARGS=(--fill-delay-ms 60000 --cancel-on-logout)
+	venue_start
+	fixmux_start
+	user_start alice 5 50 A
+	user_start bob 5 50 B
+	wait_for 20 "alice's acknowledgements" at_least "$WORK/alice/er.log" ' 0 [YN]$' 5
+	wait_for 20 "bob's acknowledgements" at_least "$WORK/bob/er.log" ' 0 [YN]$' 5
+	# alice stops (SIGSTOP) so that she does not reconnect at once, then her connection is reset.
+	kill -STOP "${USER_PID[alice]}"
+	local sport
+	sport=$(in_ns ss -tnpH state established 'dport = :9878' |
+		awk -v pid="pid=${USER_PID[alice]}," 'index($0, pid) { split($3, a, ":"); print a[2] }')
+	[ -n "$sport" ] || fail "alice's connection not found"
+	in_ns ss -K -t state established "sport = :$sport" >/dev/null
+	wait_for 20 "bob logged out" grep -q '^logout ' "$WORK/bob/events.log"
+	echo "bob's Logout: $(grep '^logout ' "$WORK/bob/events.log" | head -n 1)"
+	grep '^logout ' "$WORK/bob/events.log" | grep -q -i 'alice\|user\|fail\|reset\|disconnect' ||
+		fail "bob's Logout does not name the cause"
+	wait_for 20 "the venue's cancels of bob's orders reached bob" \
+		at_least "$WORK/bob/er.log" '^B-.* 4 [YN]$' 5
+	kill -CONT "${USER_PID[alice]}"
+	wait_for 30 "the venue's cancels of alice's orders reached alice" \
+		at_least "$WORK/alice/er.log" '^A-.* 4 [YN]$' 5
+	accounts --wait 20 || fail "accounting after alice's reset"
+	user_stop alice
+	user_stop bob
+	fixmux_stop
+	venue_stop
+}
+
+case "$SCENARIO" in
+kill9 | venue-gaps | reset) "scenario_$SCENARIO" ;;
+*) fail "unknown scenario $SCENARIO" ;;
+esac
+echo "PASS: QuickFIX peers, $SCENARIO"
