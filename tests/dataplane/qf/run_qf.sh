@@ -269,19 +269,20 @@ scenario_venue-gaps() {
 	user_start bob 0 1 B2
 	accounts --wait 30 || fail "accounting after the venue's gap"
 
-	# (2) The venue loses fixmux's last messages: stopped, its expected sequence number set
-	# back by 4 (FileStore's seqnums file: "next sender : next target"), restarted.
+	# (2) The venue loses fixmux's last three orders (and the admin messages after them): it is
+	# stopped and its expected sequence number (FileStore's seqnums file, "next sender : next
+	# target") set back to the MsgSeqNum of the third last NewOrderSingle it got; restarted.
 	user_stop alice
 	user_stop bob
 	wait_for 20 "venue logged out" at_least "$WORK/venue/venue.log" '^logout$' 2
 	venue_stop
-	local f
-	f=$(ls "$WORK"/venue/store/*.seqnums)
-	"$PY" - "$f" <<'EOF'
-import sys
+	"$PY" - "$WORK"/venue/store/*.seqnums "$WORK"/venue/log/*FIXMUX.messages.current.log <<'EOF2'
+import re, sys
+seqs = [int(re.search("\x0134=([0-9]+)\x01", l).group(1)) for l in open(sys.argv[2])
+        if "\x0135=D\x01" in l]
 s, t = open(sys.argv[1]).read().split(":")
-open(sys.argv[1], "w").write("%010d : %010d" % (int(s), int(t) - 4))
-EOF
+open(sys.argv[1], "w").write("%010d : %010d" % (int(s), sorted(seqs)[-3]))
+EOF2
 	venue_start
 	user_start alice 5 50 A3
 	wait_for 30 "alice's third logon" at_least "$WORK/alice/events.log" '^logon$' 3
@@ -291,6 +292,7 @@ EOF
 	local resent
 	resent=$(count "$WORK/venue/venue.log" '^dup .* Y$')
 	echo "venue got $resent orders again with PossDupFlag=Y"
+	[ "$resent" -eq 3 ] || fail "fixmux resent $resent of the 3 orders the venue lost"
 	user_start bob 0 1 B3
 	wait_for 30 "bob's third logon" at_least "$WORK/bob/events.log" '^logon$' 3
 	accounts --wait 20 --allow-venue-dup-possdup || fail "accounting after fixmux's gap"
