@@ -13,6 +13,7 @@
  * simulator (--direct), one after the other in the same process, and the ratio is printed.
  */
 #define _GNU_SOURCE
+#include "bench_harness.h"
 #include "bench_hist.h"
 #include "bench_util.h"
 #include "fix_encode.h"
@@ -40,10 +41,6 @@
 #define MAX_FIELDS 96
 #define RING_BITS 21                  /* orders in flight tracked: 2 M */
 #define RING_MASK ((1u << RING_BITS) - 1)
-#define HIST_HIGHEST 100000000000ull  /* 100 s in ns */
-#define MAX_PHASES 3
-#define MAX_SECONDS 3600
-#define MAX_USERS 1024
 
 enum ustate { U_CLOSED = 0, U_LOGON_SENT, U_ACTIVE, U_LOGOUT_SENT };
 
@@ -61,49 +58,7 @@ struct user {
 	char tx[TX_CAP];
 };
 
-struct phase {
-	const char *name;     /* "fixmux" or "direct" */
-	char host[64];
-	uint16_t port;
-	const char *target;   /* TargetCompID */
-	char tag;             /* first letter of ClOrdIDs */
-	uint32_t users;       /* sessions carrying the schedule in this phase */
-};
-
-struct second_row {
-	uint32_t t;
-	uint64_t answered;
-	uint64_t p50, p90, p99, max;
-};
-
-struct result {
-	const char *phase;
-	uint32_t users;
-	uint64_t sent, answered, rejected, unanswered, other_rejects, fills;
-	struct bench_hist lat;      /* measured part of the run */
-	struct bench_hist lag;      /* harness send lag */
-	struct second_row *rows;
-	uint32_t nrows;
-	double elapsed_s;
-	bool ok;
-	char why[256];
-};
-
-static struct {
-	uint32_t users;
-	double rate;
-	double duration_s;
-	double warmup_s;
-	double drain_s;
-	const char *prefix;
-	char password[128];
-	const char *out_dir;
-	bool json;
-	bool progress;
-	bool spin;
-	struct phase phases[MAX_PHASES];
-	int nphases;
-} cfg = {
+struct bench_cfg bench_cfg = {
 	.users = 10, .rate = 1000, .duration_s = 10, .warmup_s = 1, .drain_s = 5,
 	.prefix = "u", .progress = true,
 };
@@ -224,7 +179,7 @@ static int send_logon(struct user *u, int idx, const char *target)
 	 * (whose user sessions otherwise keep their numbers across logons). */
 	fix_enc_char(&e, 141, 'Y');
 	fix_enc_cstr(&e, 553, u->name);
-	fix_enc_cstr(&e, 554, cfg.password);
+	fix_enc_cstr(&e, 554, bench_cfg.password);
 	return queue(u, idx, &e);
 }
 
@@ -458,7 +413,7 @@ static void roll_second(struct run *rn, uint32_t t)
 		row->p99 = bench_hist_percentile(h, 99);
 		row->max = h->max;
 	}
-	if (cfg.progress)
+	if (bench_cfg.progress)
 		fprintf(stderr, "fixmux-bench [%s] %3us  sent %9llu  answered %9llu  in flight %6llu"
 			"  this second: p50 %9.1f  p99 %9.1f  max %9.1f us\n", rn->ph->name, t,
 			(unsigned long long)r->sent, (unsigned long long)r->answered,
@@ -484,7 +439,7 @@ static void run_phase(const struct phase *ph, struct result *r)
 	for (uint32_t i = 0; i < n; i++) {
 		struct user *u = &users[i];
 		memset(u, 0, offsetof(struct user, rx));
-		snprintf(u->name, sizeof(u->name), "%s%03u", cfg.prefix, i + 1);
+		snprintf(u->name, sizeof(u->name), "%s%03u", bench_cfg.prefix, i + 1);
 		u->seq_out = 1;
 		fix_framer_init(&u->fr, RX_CAP);
 		if (connect_user(ph, u) != 0) {
@@ -511,11 +466,11 @@ static void run_phase(const struct phase *ph, struct result *r)
 	}
 
 	/* The schedule: order k is due at start + k * period. */
-	const double period = (double)tps / cfg.rate;
+	const double period = (double)tps / bench_cfg.rate;
 	const uint64_t start = bench_ticks() + tps / 100;
-	const uint64_t end = start + (uint64_t)(cfg.duration_s * (double)tps);
-	const uint64_t total = (uint64_t)(cfg.duration_s * cfg.rate);
-	rn.measure_from = start + (uint64_t)(cfg.warmup_s * (double)tps);
+	const uint64_t end = start + (uint64_t)(bench_cfg.duration_s * (double)tps);
+	const uint64_t total = (uint64_t)(bench_cfg.duration_s * bench_cfg.rate);
+	rn.measure_from = start + (uint64_t)(bench_cfg.warmup_s * (double)tps);
 	uint64_t next_second = start + tps, due = start;
 	uint32_t second = 0;
 	bool sending = true;
@@ -547,7 +502,7 @@ static void run_phase(const struct phase *ph, struct result *r)
 			due = start + (uint64_t)((double)rn.next_k * period);
 			if (rn.next_k >= total) {
 				sending = false;
-				drain_end = end + (uint64_t)(cfg.drain_s * (double)tps);
+				drain_end = end + (uint64_t)(bench_cfg.drain_s * (double)tps);
 			}
 		}
 		if (now >= next_second) {
@@ -565,7 +520,7 @@ static void run_phase(const struct phase *ph, struct result *r)
 		 * and a late wake-up is not hidden anyway (it is latency, and it is in "send lag"). */
 		uint64_t wake = sending ? due : next_second;
 		uint64_t timeout = 0, early = 20 * tps / 1000000;
-		if (!cfg.spin && wake > now + early)
+		if (!bench_cfg.spin && wake > now + early)
 			timeout = ticks_to_ns(wake - now - early);
 		poll_once(&rn, timeout);
 	}
@@ -576,7 +531,7 @@ static void run_phase(const struct phase *ph, struct result *r)
 		snprintf(r->why, sizeof(r->why), "interrupted");
 	else if (!rn.failed && r->unanswered > 0)
 		snprintf(r->why, sizeof(r->why), "%llu orders without an ExecutionReport after %.1f s",
-			 (unsigned long long)r->unanswered, cfg.drain_s);
+			 (unsigned long long)r->unanswered, bench_cfg.drain_s);
 	else if (!rn.failed && r->rejected > 0)
 		snprintf(r->why, sizeof(r->why), "%llu orders rejected (150=8)",
 			 (unsigned long long)r->rejected);
@@ -609,197 +564,6 @@ out:
 	bench_hist_free(&rn.interval);
 	if (!r->ok && r->why[0] == 0)
 		snprintf(r->why, sizeof(r->why), "failed");
-}
-
-/* ------------------------------------------------------------------------------------------
- * Reporting
- * ---------------------------------------------------------------------------------------- */
-
-static const double pcts[] = { 50, 90, 99, 99.9, 99.99 };
-static const char *const pct_names[] = { "p50", "p90", "p99", "p99.9", "p99.99" };
-#define NPCT (sizeof(pcts) / sizeof(pcts[0]))
-
-static void write_files(const struct result *r)
-{
-	char path[512];
-	FILE *f;
-
-	if (cfg.out_dir == NULL)
-		return;
-	snprintf(path, sizeof(path), "%s/%s.hgrm", cfg.out_dir, r->phase);
-	if ((f = fopen(path, "w")) != NULL) {
-		bench_hist_write_distribution(&r->lat, f, 1000.0, false);
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "%s/%s.csv", cfg.out_dir, r->phase);
-	if ((f = fopen(path, "w")) != NULL) {
-		bench_hist_write_distribution(&r->lat, f, 1000.0, true);
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "%s/%s-timeline.csv", cfg.out_dir, r->phase);
-	if ((f = fopen(path, "w")) != NULL) {
-		fprintf(f, "second,answered,p50_us,p90_us,p99_us,max_us\n");
-		for (uint32_t i = 0; i < r->nrows; i++)
-			fprintf(f, "%u,%llu,%.3f,%.3f,%.3f,%.3f\n", r->rows[i].t,
-				(unsigned long long)r->rows[i].answered, r->rows[i].p50 / 1e3,
-				r->rows[i].p90 / 1e3, r->rows[i].p99 / 1e3, r->rows[i].max / 1e3);
-		fclose(f);
-	}
-}
-
-static void print_ratio(const struct result *res, int ia, int ib)
-{
-	if (ia < 0 || ib < 0 || res[ia].lat.total == 0 || res[ib].lat.total == 0)
-		return;
-	const struct bench_hist *a = &res[ia].lat, *b = &res[ib].lat;
-	if (cfg.json)
-		printf("{\"bench\":\"fixmux-bench\",\"scenario\":\"orders\",\"ratio\":\"%s/%s\"",
-		       res[ia].phase, res[ib].phase);
-	else
-		printf("%-8s %5s %9s %9s", "ratio", "", "", "");
-	for (size_t p = 0; p < NPCT; p++) {
-		double x = (double)bench_hist_percentile(a, pcts[p]) /
-			   (double)bench_hist_percentile(b, pcts[p]);
-		if (cfg.json)
-			printf(",\"%s\":%.3f", pct_names[p], x);
-		else
-			printf(" %8.2fx", x);
-	}
-	double mx = (double)a->max / (double)b->max;
-	if (cfg.json)
-		printf(",\"max\":%.3f}\n", mx);
-	else
-		printf(" %8.2fx   (%s / %s)\n", mx, res[ia].phase, res[ib].phase);
-}
-
-static void report(const struct result *res, int nres)
-{
-	if (!cfg.json) {
-		printf("\nscenario orders: NewOrderSingle -> first ExecutionReport, %u users, %.0f "
-		       "orders/s in total, %.1f s (first %.1f s not recorded), latency from the "
-		       "intended send time, microseconds\n",
-		       cfg.users, cfg.rate, cfg.duration_s, cfg.warmup_s);
-		printf("%-8s %5s %9s %9s %9s %9s %9s %9s %9s %9s %9s %10s\n", "phase", "users", "sent",
-		       "answered", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean",
-		       "lag p99");
-	}
-	for (int i = 0; i < nres; i++) {
-		const struct result *r = &res[i];
-		const struct bench_hist *h = &r->lat;
-		if (cfg.json) {
-			printf("{\"bench\":\"fixmux-bench\",\"scenario\":\"orders\",\"phase\":\"%s\","
-			       "\"users\":%u,\"rate\":%.0f,\"duration_s\":%.1f,\"ok\":%s,"
-			       "\"sent\":%llu,\"answered\":%llu,\"recorded\":%llu,\"unanswered\":%llu,"
-			       "\"rejected\":%llu",
-			       r->phase, r->users, cfg.rate, cfg.duration_s, r->ok ? "true" : "false",
-			       (unsigned long long)r->sent, (unsigned long long)r->answered,
-			       (unsigned long long)h->total, (unsigned long long)r->unanswered,
-			       (unsigned long long)r->rejected);
-			for (size_t p = 0; p < NPCT; p++)
-				printf(",\"%s_us\":%.3f", pct_names[p],
-				       bench_hist_percentile(h, pcts[p]) / 1e3);
-			printf(",\"max_us\":%.3f,\"mean_us\":%.3f,\"send_lag_p99_us\":%.3f,"
-			       "\"send_lag_max_us\":%.3f%s%s%s}\n",
-			       (double)h->max / 1e3, bench_hist_mean(h) / 1e3,
-			       bench_hist_percentile(&r->lag, 99) / 1e3, (double)r->lag.max / 1e3,
-			       r->ok ? "" : ",\"error\":\"", r->ok ? "" : r->why, r->ok ? "" : "\"");
-		} else {
-			printf("%-8s %5u %9llu %9llu", r->phase, r->users, (unsigned long long)r->sent,
-			       (unsigned long long)r->answered);
-			for (size_t p = 0; p < NPCT; p++)
-				printf(" %9.1f", bench_hist_percentile(h, pcts[p]) / 1e3);
-			printf(" %9.1f %9.1f %10.1f%s%s\n", (double)h->max / 1e3,
-			       bench_hist_mean(h) / 1e3, bench_hist_percentile(&r->lag, 99) / 1e3,
-			       r->ok ? "" : "  FAILED: ", r->ok ? "" : r->why);
-		}
-	}
-	/* The hop's cost: each phase over the direct one, and fixmux over the QuickFIX relay. */
-	int idir = -1, ifmx = -1, iqf = -1;
-	for (int i = 0; i < nres; i++) {
-		if (strcmp(res[i].phase, "direct") == 0)
-			idir = i;
-		else if (strcmp(res[i].phase, "fixmux") == 0)
-			ifmx = i;
-		else if (strcmp(res[i].phase, "qfrelay") == 0)
-			iqf = i;
-	}
-	const int pairs[][2] = { { ifmx, idir }, { iqf, idir }, { ifmx, iqf } };
-	for (size_t k = 0; k < 3; k++)
-		print_ratio(res, pairs[k][0], pairs[k][1]);
-	fflush(stdout);
-}
-
-/* ------------------------------------------------------------------------------------------
- * Self-test of the histogram (the ctest "bench/harness_hist" runs it): known distributions
- * must come back within the histogram's resolution, and merging must equal recording.
- * ---------------------------------------------------------------------------------------- */
-
-static int selftest(void)
-{
-	struct bench_hist a, b, c;
-	int bad = 0;
-
-	if (bench_hist_init(&a, HIST_HIGHEST) || bench_hist_init(&b, HIST_HIGHEST) ||
-	    bench_hist_init(&c, HIST_HIGHEST))
-		bench_fail("out of memory");
-	/* 1..1 000 000 ns once each: percentile p is p * 10 000 ns, to 1 part in 1024. */
-	for (uint64_t v = 1; v <= 1000000; v++) {
-		bench_hist_record(v & 1 ? &a : &b, v);
-		bench_hist_record(&c, v);
-	}
-	bench_hist_add(&a, &b);
-	for (uint32_t i = 0; i < a.counts_len; i++)
-		bad += a.counts[i] != c.counts[i];
-	if (bad)
-		fprintf(stderr, "selftest: merged histogram differs in %d counters\n", bad);
-	const double want[][2] = { { 50, 500000 }, { 90, 900000 }, { 99, 990000 },
-				   { 99.9, 999000 }, { 99.99, 999900 }, { 100, 1000000 } };
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		double got = (double)bench_hist_percentile(&a, want[i][0]);
-		if (got < want[i][1] || got > want[i][1] * (1 + 1.0 / 1024)) {
-			fprintf(stderr, "selftest: p%g = %.0f, want %.0f (+1/1024)\n", want[i][0], got,
-				want[i][1]);
-			bad++;
-		}
-	}
-	if (a.total != 1000000 || a.min != 1 || a.max != 1000000 ||
-	    fabs(bench_hist_mean(&a) - 500000.5) > 1e-3) {
-		fprintf(stderr, "selftest: total/min/max/mean wrong\n");
-		bad++;
-	}
-	/* Exact below 2048; 3 significant digits everywhere. */
-	for (uint64_t v = 1; v < HIST_HIGHEST; v = v * 3 + 1) {
-		uint64_t lo = bench_hist_lowest_equivalent(v), hi = bench_hist_highest_equivalent(v);
-		if (lo > v || hi < v || (v < 2048 && lo != hi) ||
-		    (double)(hi - lo) > (double)v / 1000.0 + (v < 2048 ? 0 : 1)) {
-			fprintf(stderr, "selftest: %llu in [%llu, %llu]\n", (unsigned long long)v,
-				(unsigned long long)lo, (unsigned long long)hi);
-			bad++;
-		}
-	}
-	/* Beyond the highest trackable value: counted as saturated, kept as the highest. */
-	bench_hist_record(&c, HIST_HIGHEST * 2);
-	if (c.saturated != 1 || c.max != HIST_HIGHEST) {
-		fprintf(stderr, "selftest: saturation not counted\n");
-		bad++;
-	}
-	/* The distribution text ends with the maximum at percentile 1.0 and the footer. */
-	char *text = NULL;
-	size_t tlen = 0;
-	FILE *f = open_memstream(&text, &tlen);
-	bench_hist_write_distribution(&a, f, 1000.0, false);
-	fclose(f);
-	if (strstr(text, "1000.000 1.000000000000    1000000\n") == NULL ||
-	    strstr(text, "#[Max     =     1000.000, Total count    =      1000000]") == NULL) {
-		fprintf(stderr, "selftest: distribution text:\n%s", text);
-		bad++;
-	}
-	free(text);
-	bench_hist_free(&a);
-	bench_hist_free(&b);
-	bench_hist_free(&c);
-	printf("fixmux-bench selftest: %s\n", bad ? "FAILED" : "ok");
-	return bad ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -838,7 +602,7 @@ static void usage(int rc)
 static void set_phase(const char *name, const char *arg, const char *target, char tag,
 		      uint32_t nusers)
 {
-	struct phase *ph = &cfg.phases[cfg.nphases++];
+	struct phase *ph = &bench_cfg.phases[bench_cfg.nphases++];
 	const char *colon = strrchr(arg, ':');
 
 	if (colon == NULL || (size_t)(colon - arg) >= sizeof(ph->host) || atoi(colon + 1) <= 0 ||
@@ -894,44 +658,44 @@ int main(int argc, char **argv)
 		case OPT_QF: qfrelay = optarg; break;
 		case OPT_QTARGET: qtarget = optarg; break;
 		case OPT_DTARGET: dtarget = optarg; break;
-		case OPT_USERS: cfg.users = (uint32_t)num("users", optarg, 1, MAX_USERS); break;
-		case OPT_PREFIX: cfg.prefix = optarg; break;
+		case OPT_USERS: bench_cfg.users = (uint32_t)num("users", optarg, 1, MAX_USERS); break;
+		case OPT_PREFIX: bench_cfg.prefix = optarg; break;
 		case OPT_DUSERS: direct_users = (uint32_t)num("direct-users", optarg, 1, MAX_USERS); break;
 		case OPT_PW: {
 			FILE *f = fopen(optarg, "r");
-			if (f == NULL || fgets(cfg.password, sizeof(cfg.password), f) == NULL) {
+			if (f == NULL || fgets(bench_cfg.password, sizeof(bench_cfg.password), f) == NULL) {
 				fprintf(stderr, "fixmux-bench: --password-file '%s': cannot read\n",
 					optarg);
 				exit(2);
 			}
 			fclose(f);
-			cfg.password[strcspn(cfg.password, "\r\n")] = 0;
+			bench_cfg.password[strcspn(bench_cfg.password, "\r\n")] = 0;
 			break;
 		}
-		case OPT_RATE: cfg.rate = num("rate", optarg, 1, 10000000); break;
-		case OPT_DUR: cfg.duration_s = num("duration", optarg, 0.1, MAX_SECONDS - 10); break;
-		case OPT_WARM: cfg.warmup_s = num("warmup", optarg, 0, 600); break;
-		case OPT_DRAIN: cfg.drain_s = num("drain", optarg, 0, 600); break;
-		case OPT_OUT: cfg.out_dir = optarg; break;
-		case OPT_SPIN: cfg.spin = true; break;
-		case OPT_NOPROG: cfg.progress = false; break;
-		case OPT_JSON: cfg.json = true; break;
-		case OPT_SELF: return selftest();
+		case OPT_RATE: bench_cfg.rate = num("rate", optarg, 1, 10000000); break;
+		case OPT_DUR: bench_cfg.duration_s = num("duration", optarg, 0.1, MAX_SECONDS - 10); break;
+		case OPT_WARM: bench_cfg.warmup_s = num("warmup", optarg, 0, 600); break;
+		case OPT_DRAIN: bench_cfg.drain_s = num("drain", optarg, 0, 600); break;
+		case OPT_OUT: bench_cfg.out_dir = optarg; break;
+		case OPT_SPIN: bench_cfg.spin = true; break;
+		case OPT_NOPROG: bench_cfg.progress = false; break;
+		case OPT_JSON: bench_cfg.json = true; break;
+		case OPT_SELF: return bench_selftest();
 		case 'h': usage(0); break;
 		default: usage(2);
 		}
 	}
 	if (optind != argc || (fixmux == NULL && direct == NULL && qfrelay == NULL))
 		usage(2);
-	if (cfg.warmup_s >= cfg.duration_s)
-		cfg.warmup_s = 0;
+	if (bench_cfg.warmup_s >= bench_cfg.duration_s)
+		bench_cfg.warmup_s = 0;
 	if (fixmux)
-		set_phase("fixmux", fixmux, ftarget, 'F', cfg.users);
+		set_phase("fixmux", fixmux, ftarget, 'F', bench_cfg.users);
 	if (qfrelay)
-		set_phase("qfrelay", qfrelay, qtarget, 'Q', cfg.users);
+		set_phase("qfrelay", qfrelay, qtarget, 'Q', bench_cfg.users);
 	if (direct)
 		set_phase("direct", direct, dtarget, 'D',
-			  direct_users ? direct_users : (cfg.users < 64 ? cfg.users : 64));
+			  direct_users ? direct_users : (bench_cfg.users < 64 ? bench_cfg.users : 64));
 
 	/* The default 50 us timer slack would make every timed sleep 50 us late. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
@@ -939,31 +703,31 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	tpn = bench_calibrate();
-	users = calloc(cfg.users, sizeof(*users));
+	users = calloc(bench_cfg.users, sizeof(*users));
 	ring = malloc(sizeof(uint64_t) << RING_BITS);
 	if (users == NULL || ring == NULL)
 		bench_fail("out of memory");
-	for (uint32_t i = 0; i < cfg.users; i++)
+	for (uint32_t i = 0; i < bench_cfg.users; i++)
 		users[i].fd = -1;
 
-	struct bench_opts bo = { .json = cfg.json };
+	struct bench_opts bo = { .json = bench_cfg.json };
 	bench_print_meta(&bo, "fixmux-bench");
 	struct result res[MAX_PHASES];
 	int ok = 1;
 	memset(res, 0, sizeof(res));
-	for (int i = 0; i < cfg.nphases; i++) {
+	for (int i = 0; i < bench_cfg.nphases; i++) {
 		if (bench_hist_init(&res[i].lat, HIST_HIGHEST) ||
 		    bench_hist_init(&res[i].lag, HIST_HIGHEST) ||
 		    (res[i].rows = calloc(MAX_SECONDS, sizeof(struct second_row))) == NULL)
 			bench_fail("out of memory");
-		run_phase(&cfg.phases[i], &res[i]);
-		write_files(&res[i]);
+		run_phase(&bench_cfg.phases[i], &res[i]);
+		bench_write_files(&res[i]);
 		ok &= res[i].ok;
 		if (stop_flag)
 			break;
 	}
-	report(res, cfg.nphases);
-	for (int i = 0; i < cfg.nphases; i++)
+	bench_report(res, bench_cfg.nphases);
+	for (int i = 0; i < bench_cfg.nphases; i++)
 		if (!res[i].ok)
 			fprintf(stderr, "fixmux-bench: %s: %s\n", res[i].phase, res[i].why);
 	return ok ? 0 : 1;
