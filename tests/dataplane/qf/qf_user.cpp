@@ -10,7 +10,8 @@
 // real one does) and three logs, one line per event, flushed at once:
 //   sent.log    ClOrdID of each NewOrderSingle handed to QuickFIX while logged on
 //   er.log      ClOrdID ExecID OrdStatus PossDupFlag(Y|N) of each ExecutionReport
-//   events.log  "logon", "logout <Text(58)>" (the Logout's reason, if any)
+//   events.log  "logon", "logout <Text(58)>" (the Logout's reason, if any), "er <ClOrdID>
+//               <OrdStatus>" (in order with the rest), "app <MsgType>" for other messages
 // and the file "sent.done" once N orders are sent. Orders are sent only while logged on; one
 // handed over just before a disconnect is in QuickFIX's store and is resent (PossDupFlag=Y)
 // when fixmux asks for it. The initiator reconnects by itself (ReconnectInterval=1).
@@ -86,6 +87,8 @@ public:
 			return;
 		}
 		bool dup = h.isSetField(43) && h.getField(43) == "Y";
+		// Also in events.log, to tell which reports came before a Logout.
+		line(events, "er " + m.getField(11) + " " + m.getField(39));
 		line(er_log, m.getField(11) + " " + m.getField(17) + " " + m.getField(39) + " " +
 				     (dup ? "Y" : "N"));
 	}

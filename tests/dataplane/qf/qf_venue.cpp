@@ -3,8 +3,9 @@
 // QuickFIX venue does). Each new order is acknowledged (ExecutionReport OrdStatus=0) at once
 // and filled (OrdStatus=2) after --fill-delay-ms; ExecIDs are "<ClOrdID>.<OrdStatus>", unique
 // as long as ClOrdIDs are. With --cancel-on-logout every order still open when the session
-// ends is cancelled (OrdStatus=4), as FX venues do; QuickFIX keeps what it sends while the
-// session is down in its store, so those reports reach fixmux through its ResendRequest.
+// ends is cancelled (OrdStatus=4), as FX venues do: on fixmux's Logout the cancels are sent
+// before the Logout is answered; when the connection just drops, QuickFIX keeps what it sends
+// while the session is down in its store, so the reports reach fixmux by ResendRequest.
 //
 //   fixmux-qf-venue --dir DIR --port P [--sender SIMVENUE] [--target FIXMUX]
 //                   [--fill-delay-ms D] [--cancel-on-logout]
@@ -62,8 +63,12 @@ public:
 	void onLogout(const FIX::SessionID &) override
 	{
 		line("logout");
-		if (!cancel_on_logout)
-			return;
+		if (cancel_on_logout)
+			cancel_open();
+	}
+
+	void cancel_open()
+	{
 		std::lock_guard<std::mutex> g(mu);
 		for (auto &o : open)
 			report(o.first, o.second, "4");
@@ -72,9 +77,15 @@ public:
 	}
 	void toAdmin(FIX::Message &, const FIX::SessionID &) override {}
 	void toApp(FIX::Message &, const FIX::SessionID &) throw(FIX::DoNotSend) override {}
-	void fromAdmin(const FIX::Message &, const FIX::SessionID &)
+	// A Logout from fixmux: the cancels go out before QuickFIX answers it, in the logout
+	// cycle, while the session can still carry them.
+	void fromAdmin(const FIX::Message &m, const FIX::SessionID &)
 		throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-		       FIX::RejectLogon) override {}
+		       FIX::RejectLogon) override
+	{
+		if (cancel_on_logout && m.getHeader().getField(FIX::FIELD::MsgType) == "5")
+			cancel_open();
+	}
 	void fromApp(const FIX::Message &m, const FIX::SessionID &)
 		throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
 		       FIX::UnsupportedMessageType) override
