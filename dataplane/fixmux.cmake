@@ -7,6 +7,6 @@ if(TARGET fixmux_dataplane AND TARGET fixmux_control)
        ${CMAKE_CURRENT_SOURCE_DIR}/fixmux_main/*.c)
   add_executable(fixmux ${FIXMUX_MAIN_SOURCES})
   target_include_directories(fixmux PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/fixmux_main)
-  target_link_libraries(fixmux PRIVATE fixmux_dataplane fixmux_control)
+  target_link_libraries(fixmux PRIVATE fixmux_dataplane fixmux_control m)
   target_compile_options(fixmux PRIVATE -Wno-pedantic) # DPDK headers
 endif()

@@ -36,6 +36,41 @@
 
 enum fmx_kind { FMX_CLIENT = 0, FMX_VENUE };
 
+/* Internal latency (fmx_lat.c): a log-linear histogram of TSC ticks in fixed memory, like
+ * HdrHistogram with 16 linear sub-buckets per power of two (at most 1/16 = 6.25 % above the
+ * true value). Recording is an index computation and one increment: no allocation, no lock. */
+#define FMX_LAT_SUB_BITS 4
+#define FMX_LAT_BUCKETS (64u << FMX_LAT_SUB_BITS)
+struct fmx_hist {
+	uint64_t n, sum, min, max;
+	uint64_t b[FMX_LAT_BUCKETS];
+};
+enum fmx_lat_dir { FMX_LAT_CLIENT_TO_VENUE = 0, FMX_LAT_VENUE_TO_CLIENT, FMX_LAT__DIRS };
+extern const char *const fmx_lat_dir_names[FMX_LAT__DIRS];
+
+static inline unsigned fmx_hist_index(uint64_t v)
+{
+	if (v < (1u << FMX_LAT_SUB_BITS))
+		return (unsigned)v;
+	unsigned e = 63u - (unsigned)__builtin_clzll(v); /* >= FMX_LAT_SUB_BITS */
+	return ((e - FMX_LAT_SUB_BITS + 1) << FMX_LAT_SUB_BITS) |
+	       (unsigned)((v >> (e - FMX_LAT_SUB_BITS)) & ((1u << FMX_LAT_SUB_BITS) - 1));
+}
+
+static inline void fmx_hist_record(struct fmx_hist *h, uint64_t v)
+{
+	h->b[fmx_hist_index(v)]++;
+	if (h->n == 0 || v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+	h->n++;
+	h->sum += v;
+}
+/* The highest value of the bucket holding the p-th fraction of the recorded values
+ * (0 < p <= 1); 0 when empty. */
+uint64_t fmx_hist_percentile(const struct fmx_hist *h, double p);
+
 struct fmx_app;
 
 struct fmx_side {
@@ -44,6 +79,7 @@ struct fmx_side {
 	struct dp_port port;
 	struct dp_stack *st;
 	uint32_t ip;            /* host order */
+	uint64_t rx_tsc;        /* TSC of the last RX burst that brought packets */
 };
 
 struct fmx_conn {
@@ -100,7 +136,26 @@ struct fmx_app {
 	bool mux_down;             /* ctl_mux_shutdown() said everything is down */
 	uint64_t stop_started_us;
 	bool shutdown_timed_out;
+	/* latency: the direction of the bytes being handed to the multiplexer (set around
+	 * ctl_mux_*_bytes: 0 = none, else 1 + the kind of the receiving connection), and the
+	 * receiving side's burst time */
+	unsigned lat_from;
+	uint64_t lat_rx_tsc;
+	struct fmx_hist lat[FMX_LAT__DIRS];
+	/* operations (fmx_ctl.c) */
+	const char *config_path;
+	int log_level;             /* enum fmx_log_level */
+	char idle_spec[32];
 };
+
+/* Log levels of the process's own lines (fixmuxctl log-level). */
+enum fmx_log_level { FMX_LOG_ERROR = 0, FMX_LOG_WARNING, FMX_LOG_INFO, FMX_LOG_DEBUG };
+
+/* Telemetry commands (fmx_ctl.c): registered with DPDK's telemetry library; their requests
+ * are handed to the poll loop through a mailbox that fmx_ctl_poll serves. */
+void fmx_ctl_register(struct fmx_app *a);
+/* Serves a waiting request, if any: the work done (0 or 1). The loop's thread only. */
+unsigned fmx_ctl_poll(struct fmx_app *a);
 
 /* The multiplexer's callbacks, with arg = the app. */
 void fmx_io_init(struct fmx_app *a, struct ctl_mux_io *io);

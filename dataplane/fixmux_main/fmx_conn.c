@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -81,6 +82,18 @@ static unsigned backlog_flush(struct fmx_conn *c)
 
 /* Copies bytes into an mbuf chain (DP_MBUF_HEADROOM in front of the first segment is left
  * free, as the stack's contract allows) and queues it. 0, or -1 if the connection was reset. */
+/* Internal latency: a copy of what arrived on one side, handed to the stack of the other
+ * side within the multiplexer call that the received bytes made (a reply to the sender itself,
+ * such as a reject, is not a forwarded copy and is not counted). Measured from the RX burst
+ * that carried the message's last byte. */
+static inline void lat_sent(struct fmx_app *a, const struct fmx_conn *c)
+{
+	if (a->lat_from == 1u + FMX_CLIENT && c->kind == FMX_VENUE)
+		fmx_hist_record(&a->lat[FMX_LAT_CLIENT_TO_VENUE], rte_rdtsc() - a->lat_rx_tsc);
+	else if (a->lat_from == 1u + FMX_VENUE && c->kind == FMX_CLIENT)
+		fmx_hist_record(&a->lat[FMX_LAT_VENUE_TO_CLIENT], rte_rdtsc() - a->lat_rx_tsc);
+}
+
 static int conn_send(struct fmx_app *a, struct fmx_conn *c, const char *bytes, size_t len)
 {
 	struct rte_mbuf *head = NULL;
@@ -109,8 +122,10 @@ static int conn_send(struct fmx_app *a, struct fmx_conn *c, const char *bytes, s
 		return 0;
 	if (c->bl_n == 0) {
 		int rc = dp_tcp_send(c->side->st, c->h, head);
-		if (rc == DP_TCP_OK)
+		if (rc == DP_TCP_OK) {
+			lat_sent(a, c);
 			return 0;
+		}
 		if (rc != DP_TCP_EAGAIN) {
 			rte_pktmbuf_free(head);
 			conn_fail(c, "connection failed while sending");
@@ -126,6 +141,7 @@ static int conn_send(struct fmx_app *a, struct fmx_conn *c, const char *bytes, s
 	c->bl[(c->bl_head + c->bl_n) % FMX_BACKLOG] = head;
 	c->bl_n++;
 	a->ctr[FMX_BACKLOGGED]++;
+	lat_sent(a, c);
 	return 0;
 }
 
@@ -226,9 +242,11 @@ static void io_venue_close(void *arg, uint32_t vs, const char *why)
 
 static void io_log(void *arg, const char *line)
 {
-	(void)arg;
-	/* Control path only: logons, logouts, refusals, venue state changes. */
-	fprintf(stderr, "fixmux: %s\n", line);
+	const struct fmx_app *a = arg;
+	/* Control path only: logons, logouts, refusals, venue state changes. The operator's
+	 * own changes ("admin: ...") are always written, whatever the log level. */
+	if (a->log_level >= FMX_LOG_INFO || strncmp(line, "admin:", 6) == 0)
+		fprintf(stderr, "fixmux: %s\n", line);
 }
 
 void fmx_io_init(struct fmx_app *a, struct ctl_mux_io *io)
@@ -279,6 +297,8 @@ static unsigned conn_recv(struct fmx_app *a, struct fmx_conn *c)
 	unsigned work = 0;
 	struct rte_mbuf *bufs[FMX_BURST];
 	int n;
+	a->lat_from = 1u + c->kind;
+	a->lat_rx_tsc = c->side->rx_tsc;
 	while (c->used && (n = dp_tcp_recv(c->side->st, c->h, bufs, FMX_BURST)) > 0) {
 		for (int i = 0; i < n; i++) {
 			for (struct rte_mbuf *s = bufs[i]; s != NULL; s = s->next) {
@@ -298,6 +318,7 @@ static unsigned conn_recv(struct fmx_app *a, struct fmx_conn *c)
 		}
 		work += (unsigned)n;
 	}
+	a->lat_from = 0;
 	return work;
 }
 
@@ -428,8 +449,10 @@ unsigned fmx_side_work(void *arg, uint64_t now_us)
 	struct rte_mbuf *pkts[FMX_BURST];
 	unsigned work = 0;
 	uint16_t n = dp_port_rx(&s->port, 0, pkts, FMX_BURST);
-	if (n)
+	if (n) {
+		s->rx_tsc = rte_rdtsc();
 		work += dp_stack_rx_burst(s->st, now_us, pkts, n);
+	}
 	work += dp_stack_poll(s->st, now_us);
 	work += side_events(a, s);
 	work += side_tx(s);

@@ -12,6 +12,10 @@
  *   --duration S       shut down (as on SIGTERM) after S seconds
  *   --stats-file F     the counters as JSON, rewritten every 200 ms and at exit
  *
+ * Operations: the commands of fixmuxctl (docs/operations.md) are registered with DPDK's
+ * telemetry library, so the EAL must run with telemetry (no --no-telemetry); the socket is
+ * /var/run/dpdk/<file-prefix>/dpdk_telemetry.v2.
+ *
  * Exit status: 0 after an orderly shutdown (SIGTERM, SIGINT, --duration), 1 when start-up
  * fails (configuration errors carry the loader's "FILE:LINE: [section] key: rule" message),
  * 2 for a bad command line.
@@ -178,6 +182,8 @@ static unsigned control_work(void *arg, uint64_t now_us)
 	}
 	if (now_us - a->last_poll_us >= POLL_EVERY_US) {
 		a->last_poll_us = now_us;
+		/* fixmuxctl's request, if one waits: run here, between two multiplexer calls. */
+		work += fmx_ctl_poll(a);
 		if (!a->stopping) {
 			ctl_mux_poll(a->mux, a->now_ns);
 		} else if (!a->mux_down) {
@@ -199,7 +205,8 @@ static unsigned control_work(void *arg, uint64_t now_us)
 		dp_lcore_stop(&a->loop);
 	if (now_us - a->last_stats_us >= STATS_EVERY_US) {
 		a->last_stats_us = now_us;
-		fmx_stats_line(a);
+		if (a->log_level >= FMX_LOG_INFO)
+			fmx_stats_line(a);
 	}
 	if (a->stats_file != NULL && now_us - a->last_stats_file_us >= STATS_FILE_EVERY_US) {
 		a->last_stats_file_us = now_us;
@@ -261,6 +268,8 @@ int main(int argc, char **argv)
 	static struct fmx_app a;
 	a.cfg = &cfg;
 	a.stats_file = o.stats_file;
+	a.config_path = o.config;
+	a.log_level = FMX_LOG_INFO;
 	a.duration_us = o.duration_s * 1000000u;
 	for (uint32_t i = 0; i < CTL_MUX_MAX_CONNS; i++) {
 		a.clients[i].kind = FMX_CLIENT;
@@ -313,6 +322,8 @@ int main(int argc, char **argv)
 	if (dp_idle_parse(&idle, idle_names[ac->idle], err, sizeof(err)) != 0)
 		die(1, "%s", err);
 	dp_lcore_loop_init(&a.loop, &idle);
+	snprintf(a.idle_spec, sizeof(a.idle_spec), "%s", idle_names[ac->idle]);
+	fmx_ctl_register(&a);
 	/* One lcore carries every role on this build: the agents are the roles' units of work
 	 * (client side, venue side, control), so splitting them over lcores later means giving
 	 * each lcore its own agents and putting rings between them (docs/architecture.md). */

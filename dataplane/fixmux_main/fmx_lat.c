@@ -1,0 +1,33 @@
+/* fixmux_main: percentiles of the internal latency histograms (control path). */
+#include <math.h>
+
+#include "fmx_app.h"
+
+const char *const fmx_lat_dir_names[FMX_LAT__DIRS] = {"client_to_venue", "venue_to_client"};
+
+/* The highest value a bucket holds: the value a percentile reports, so that a percentile is
+ * never below the truth. */
+static uint64_t bucket_high(unsigned i)
+{
+	if (i < (1u << FMX_LAT_SUB_BITS))
+		return i;
+	unsigned e = (i >> FMX_LAT_SUB_BITS) + FMX_LAT_SUB_BITS - 1;
+	uint64_t m = (1u << FMX_LAT_SUB_BITS) | (i & ((1u << FMX_LAT_SUB_BITS) - 1));
+	return ((m + 1) << (e - FMX_LAT_SUB_BITS)) - 1;
+}
+
+uint64_t fmx_hist_percentile(const struct fmx_hist *h, double p)
+{
+	if (h->n == 0)
+		return 0;
+	uint64_t want = (uint64_t)ceil(p * (double)h->n);
+	if (want == 0)
+		want = 1;
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < FMX_LAT_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen >= want)
+			return bucket_high(i) < h->max ? bucket_high(i) : h->max;
+	}
+	return h->max;
+}
