@@ -713,22 +713,29 @@ int main(int argc, char **argv)
 	struct bench_opts bo = { .json = bench_cfg.json };
 	bench_print_meta(&bo, "fixmux-bench");
 	struct result res[MAX_PHASES];
-	int ok = 1;
+	int ok = 1, nrun = 0;
 	memset(res, 0, sizeof(res));
-	for (int i = 0; i < bench_cfg.nphases; i++) {
-		if (bench_hist_init(&res[i].lat, HIST_HIGHEST) ||
-		    bench_hist_init(&res[i].lag, HIST_HIGHEST) ||
-		    (res[i].rows = calloc(MAX_SECONDS, sizeof(struct second_row))) == NULL)
+	while (nrun < bench_cfg.nphases && !stop_flag) {
+		struct result *r = &res[nrun];
+		if (bench_hist_init(&r->lat, HIST_HIGHEST) || bench_hist_init(&r->lag, HIST_HIGHEST) ||
+		    (r->rows = calloc(MAX_SECONDS, sizeof(struct second_row))) == NULL)
 			bench_fail("out of memory");
-		run_phase(&bench_cfg.phases[i], &res[i]);
-		bench_write_files(&res[i]);
-		ok &= res[i].ok;
-		if (stop_flag)
-			break;
+		run_phase(&bench_cfg.phases[nrun], r);
+		bench_write_files(r);
+		ok &= r->ok;
+		nrun++;
 	}
-	bench_report(res, bench_cfg.nphases);
-	for (int i = 0; i < bench_cfg.nphases; i++)
+	/* A phase that an interrupt kept from starting is not reported, and fails the run. */
+	ok &= nrun == bench_cfg.nphases;
+	bench_report(res, nrun);
+	for (int i = 0; i < nrun; i++) {
 		if (!res[i].ok)
 			fprintf(stderr, "fixmux-bench: %s: %s\n", res[i].phase, res[i].why);
+		bench_hist_free(&res[i].lat);
+		bench_hist_free(&res[i].lag);
+		free(res[i].rows);
+	}
+	free(users);
+	free(ring);
 	return ok ? 0 : 1;
 }
