@@ -88,6 +88,11 @@ static struct dp_stack *make_stack(const struct rte_ether_addr *mac, uint32_t ip
 	c.time_wait_us = 100000;
 	c.rtx_max = 30;
 	c.pool_reserve = 128; /* the application shares the pool: keep some for headers */
+	/* DP_TCP_RING_RTO_MAX_US caps the back-off, e.g. to show that long drop bursts (which
+	 * need one RTO per dropped packet once only retransmissions flow) are recovered from. */
+	const char *rm = getenv("DP_TCP_RING_RTO_MAX_US");
+	if (rm && strtoul(rm, NULL, 10) >= c.rto_min_us)
+		c.rto_max_us = (uint32_t)strtoul(rm, NULL, 10);
 	/* Fixed ISN keys keep runs reproducible (sequence numbers, hence segment boundaries,
 	 * depend on them); DP_TCP_RING_KEY varies them. */
 	const char *k = getenv("DP_TCP_RING_KEY");
@@ -206,6 +211,12 @@ static void dump(struct side *s)
 		s->name, dp_tcp_state_name(in.state), in.snd_una, in.snd_nxt, in.snd_wnd, in.cwnd,
 		in.ssthresh, in.unacked_bytes, in.queued_bytes, in.rcv_nxt, in.rcv_wnd,
 		in.rcv_queued_bytes, in.ooo_segs, in.rto_us, (unsigned long)in.retransmits);
+	uint64_t ctr[DP_CTR_COUNT];
+	dp_stack_counters(s->st, ctr);
+	for (int i = 0; i < DP_CTR_COUNT; i++)
+		if (ctr[i])
+			fprintf(stderr, "  %s %-36s %lu\n", s->name, dp_stack_counter_names[i],
+				(unsigned long)ctr[i]);
 }
 
 static void open_side(struct side *s, const char *dev)
@@ -334,7 +345,7 @@ static void run_transfer(uint64_t bytes, const char *faults, bool static_arp)
 			(unsigned long)dp_fault_count(&a.fp.tx, i),
 			(unsigned long)dp_fault_count(&b.fp.tx, i));
 	cr_expect_eq(ca[DP_CTR_INVARIANT_RTX_TIMER] + cb[DP_CTR_INVARIANT_RTX_TIMER], 0);
-	if (fc.drop > 0) {
+	if (fc.drop > 0 && fc.drop_burst == 0) {
 		cr_expect_gt(ca[DP_CTR_TCP_RETRANSMITS], 0);
 		cr_expect_gt(ca[DP_CTR_TCP_FAST_RETRANSMITS] + cb[DP_CTR_TCP_FAST_RETRANSMITS], 0);
 		cr_expect_gt(cb[DP_CTR_TCP_OOO_SEGS_IN], 0);
