@@ -12,6 +12,8 @@
 # SCENARIO:
 #   kill9       alice and bob send orders; fixmux is killed with SIGKILL in the middle of the
 #               flow and restarted on the same store; everyone reconnects by itself.
+#   kill9-pending  bob logs out with open orders; the venue fills them (alice stays on); fixmux
+#               is killed with bob's fills in its pending queue, restarted; bob logs on again.
 #   venue-gaps  (1) the venue fills orders while their owners are logged out (and fixmux's
 #               venue session with them); alice's reconnection brings the venue session
 #               back, fixmux asks for the gap, alice gets hers at once, bob his at his own
@@ -247,6 +249,32 @@ scenario_kill9() {
 	venue_stop
 }
 
+scenario_kill9-pending() {
+	# bob logs out with open orders; their fills wait in fixmux's pending queue when fixmux is
+	# killed; alice stays online throughout (the venue session stays up).
+	VENUE_ARGS=(--fill-delay-ms 1500)
+	venue_start
+	fixmux_start
+	user_start alice 100 200 A
+	user_start bob 100 200 B
+	wait_for 20 "bob's acknowledgements" at_least "$WORK/bob/er.log" ' 0 [YN]$' 100
+	user_stop bob
+	wait_for 20 "the venue's fills" at_least "$WORK/venue/venue.log" '^er .* 2$' 200
+	wait_for 20 "alice's fills" at_least "$WORK/alice/er.log" ' 2 [YN]$' 100
+	[ "$(count "$WORK/bob/er.log" ' 2 [YN]$')" -eq 0 ] || fail "bob got fills while logged out"
+	kill -KILL "$FMX_PID"
+	wait "$FMX_PID" 2>/dev/null || true
+	FMX_PID=
+	fixmux_start
+	wait_for 30 "alice logged on again" at_least "$WORK/alice/events.log" '^logon$' 2
+	user_start bob 0 1 B2
+	accounts --wait 30 || fail "accounting after kill -9 with bob's fills pending"
+	user_stop alice
+	user_stop bob
+	fixmux_stop
+	venue_stop
+}
+
 scenario_venue-gaps() {
 	# (1) Fills while the owners are offline: acknowledged at once, filled 2 s later.
 	VENUE_ARGS=(--fill-delay-ms 2000)
@@ -341,7 +369,7 @@ scenario_reset() {
 }
 
 case "$SCENARIO" in
-kill9 | venue-gaps | reset) "scenario_$SCENARIO" ;;
+kill9 | kill9-pending | venue-gaps | reset) "scenario_$SCENARIO" ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: QuickFIX peers, $SCENARIO"
