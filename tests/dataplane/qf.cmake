@@ -23,3 +23,8 @@ if(TARGET PkgConfig::QUICKFIX AND TARGET fixmux AND TARGET fixmux-passwd)
         RUN_SERIAL TRUE LABELS e2e TIMEOUT 90 SKIP_RETURN_CODE 77)
   endforeach()
 endif()
+
+# The accounting itself, on hand-made logs: it catches each fault the scenarios look for.
+add_test(NAME fixmux_qf/check_accounts
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/qf/test_check_accounts.py)
+set_tests_properties(fixmux_qf/check_accounts PROPERTIES LABELS e2e TIMEOUT 60)
