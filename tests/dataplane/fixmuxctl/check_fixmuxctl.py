@@ -48,6 +48,7 @@ def ok(args, *words):
     """A command that must succeed: its table (text) and its JSON (parsed)."""
     rc, out, err = ctl(args, *words)
     fu.check(rc == 0, "fixmuxctl %s: exit 0 (%d: %s)" % (" ".join(words), rc, err.strip()))
+    print("".join("    | " + l + "\n" for l in out.splitlines()), end="")  # the table, for the log
     rc, jout, err = ctl(args, *words, as_json=True)
     fu.check(rc == 0, "fixmuxctl --json %s: exit 0 (%s)" % (" ".join(words), err.strip()))
     try:
