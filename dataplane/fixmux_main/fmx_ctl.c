@@ -604,12 +604,21 @@ static int tel_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 	snprintf(mb.params, sizeof(mb.params), "%s", params ? params : "");
 	atomic_store_explicit(&mb.state, MB_POSTED, memory_order_release);
 	if (!wait_state(1u << MB_DONE, deadline)) {
+		/* Withdraw the request unless the loop has taken it: then it will run, and a
+		 * change must not be reported as not done. */
 		unsigned posted = MB_POSTED;
-		atomic_compare_exchange_strong(&mb.state, &posted, MB_IDLE);
-		rte_tel_data_string(d, "fixmux did not answer within 2 s: its poll loop is not "
-				       "running (starting up or shutting down?)");
-		pthread_mutex_unlock(&mb_lock);
-		return 0;
+		if (atomic_compare_exchange_strong(&mb.state, &posted, MB_IDLE)) {
+			rte_tel_data_string(d, "fixmux did not answer within 2 s: its poll loop is "
+					       "not running (starting up or shutting down?)");
+			pthread_mutex_unlock(&mb_lock);
+			return 0;
+		}
+		if (!wait_state(1u << MB_DONE, mono_ns() + MB_TIMEOUT_NS)) {
+			rte_tel_data_string(d, "fixmux took the request but did not finish it "
+					       "within 2 s; see its log for the outcome");
+			pthread_mutex_unlock(&mb_lock);
+			return 0;
+		}
 	}
 	to_tel(mb.out, d);
 	atomic_store_explicit(&mb.state, MB_IDLE, memory_order_release);
