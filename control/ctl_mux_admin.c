@@ -68,9 +68,7 @@ int ctl_mux_session_info(const struct ctl_mux *m, uint32_t vs, struct ctl_mux_se
 		out->users_online += v->users[k]->st == US_ONLINE;
 		out->pending += v->users[k]->pend_n;
 	}
-	out->last_activity = v->s->state == CTL_ST_DISCONNECTED && v->s->t_last_recv == 0 ?
-				     0 :
-				     v->s->t_last_recv;
+	out->last_activity = v->s->t_last_recv; /* also set when the connection opened */
 	out->rate = (uint32_t)v->bucket.rate;
 	out->burst = bucket_burst(&v->bucket);
 	out->rate_refused = v->bucket.refused;
