@@ -28,6 +28,7 @@
 
 #include <arpa/inet.h>
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_telemetry.h>
@@ -188,6 +189,22 @@ static void h_stats(struct fmx_app *a, char *params)
 		    ctl_mux_counter(a->mux, (enum ctl_mux_counter)i));
 	for (int i = 0; i < FMX__COUNTERS; i++)
 		put('u', fmx_counter_names[i], "%" PRIu64, a->ctr[i]);
+	/* Each port's device counters (rte_eth_stats), under "port_<side>_<counter>". */
+	for (unsigned s = 0; s < a->n_sides; s++) {
+		struct rte_eth_stats es;
+		if (rte_eth_stats_get(a->sides[s].port.port_id, &es) != 0)
+			continue;
+		const char *w = a->sides[s].what;
+		char key[64];
+		static const char *const names[] = {"ipackets", "opackets", "ibytes", "obytes",
+						    "imissed", "ierrors", "oerrors", "rx_nombuf"};
+		const uint64_t vals[] = {es.ipackets, es.opackets, es.ibytes, es.obytes,
+					 es.imissed, es.ierrors, es.oerrors, es.rx_nombuf};
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			snprintf(key, sizeof(key), "port_%s_%s", w, names[i]);
+			put('u', key, "%" PRIu64, vals[i]);
+		}
+	}
 	for (unsigned s = 0; s < a->n_sides; s++) {
 		uint64_t sc[DP_CTR_COUNT];
 		dp_stack_counters(a->sides[s].st, sc);

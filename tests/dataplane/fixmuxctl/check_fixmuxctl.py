@@ -169,7 +169,9 @@ def run(args, pw):
     out, doc = ok(args, "stats")
     fu.check(doc["forwarded_to_venue"] >= 1 and doc["venue_logons"] == 1
              and "client_tcp_segs_in" in doc and "venue_tcp_segs_out" in doc
-             and "tcp_accepted" in doc, "stats JSON: multiplexer, process and stack counters")
+             and "tcp_accepted" in doc and doc["port_client_ipackets"] > 0
+             and doc["port_venue_opackets"] > 0,
+             "stats JSON: multiplexer, process, port and stack counters")
     fu.check(kv(out).get("venue_logons") == "1", "stats table")
     out, doc = ok(args, "latency")
     fu.check(doc["direction"] == ["client_to_venue", "venue_to_client"]
