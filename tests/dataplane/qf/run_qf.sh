@@ -14,6 +14,8 @@
 #               flow and restarted on the same store; everyone reconnects by itself.
 #   kill9-pending  bob logs out with open orders; the venue fills them (alice stays on); fixmux
 #               is killed with bob's fills in its pending queue, restarted; bob logs on again.
+#   kill9-venue  the venue is killed with SIGKILL in the middle of the flow and restarted on
+#               its FileStore; fixmux logs the users out and they come back by themselves.
 #   venue-gaps  (1) the venue fills orders while their owners are logged out (and fixmux's
 #               venue session with them); alice's reconnection brings the venue session
 #               back, fixmux asks for the gap, alice gets hers at once, bob his at his own
@@ -275,6 +277,28 @@ scenario_kill9-pending() {
 	venue_stop
 }
 
+scenario_kill9-venue() {
+	# The venue is killed with SIGKILL in the middle of the flow and restarted on its store:
+	# what fixmux sent into the dead connection is a gap the venue finds at the next Logon.
+	venue_start
+	fixmux_start
+	user_start alice 400 150 A
+	user_start bob 400 150 B
+	wait_for 20 "alice's first 150 orders" at_least "$WORK/alice/sent.log" . 150
+	kill -KILL "$VENUE_PID"
+	wait "$VENUE_PID" 2>/dev/null || true
+	VENUE_PID=
+	echo "venue killed after $(count "$WORK/alice/sent.log" .) + $(count "$WORK/bob/sent.log" .) orders"
+	venue_start
+	wait_for 40 "alice sent all" test -e "$WORK/alice/sent.done"
+	wait_for 40 "bob sent all" test -e "$WORK/bob/sent.done"
+	accounts --wait 30 --allow-venue-dup-possdup || fail "accounting after the venue's kill -9"
+	user_stop alice
+	user_stop bob
+	fixmux_stop
+	venue_stop
+}
+
 scenario_venue-gaps() {
 	# (1) Fills while the owners are offline: acknowledged at once, filled 2 s later.
 	VENUE_ARGS=(--fill-delay-ms 2000)
@@ -369,7 +393,7 @@ scenario_reset() {
 }
 
 case "$SCENARIO" in
-kill9 | kill9-pending | venue-gaps | reset) "scenario_$SCENARIO" ;;
+kill9 | kill9-pending | kill9-venue | venue-gaps | reset) "scenario_$SCENARIO" ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: QuickFIX peers, $SCENARIO"
