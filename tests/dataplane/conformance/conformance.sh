@@ -204,9 +204,8 @@ start) start "${4:?FIXMUX}" "${5:?VENUE_SIM}" ;;
 run) run "${4:?DRIVER}" "${5:?VERSION}" "${6:?SCENARIO}" ;;
 stop)
 	need_root
-	if alive fixmux; then
-		echo "fixmux stats at the end:"; cat "$WORK/stats.json" 2>/dev/null; echo
-	fi
+	# fixmux's last once-a-second summary line, for the record of the run
+	tail -n 1 "$WORK/fixmux.out" 2>/dev/null
 	stop
 	if [ -n "${FIXMUX_CONFORMANCE_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 	;;
