@@ -107,6 +107,8 @@ int dp_fault_parse(struct dp_fault_conf *c, const char *spec, char *err, size_t 
 			rate = &c->delay;
 		else if (strcmp(item, "drop_burst") == 0)
 			num = &c->drop_burst;
+		else if (strcmp(item, "drop_burst_us") == 0)
+			num = &c->drop_burst_us;
 		else if (strcmp(item, "reorder_gap") == 0)
 			num = &c->reorder_gap;
 		else if (strcmp(item, "reorder_max_us") == 0)
@@ -352,11 +354,15 @@ uint16_t dp_fault_apply(struct dp_fault_dir *d, struct rte_mbuf **pkts, uint16_t
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		d->counters[DP_FAULT_IN]++;
-		if (d->burst_left > 0 || happens(d, d->p_drop)) {
-			if (d->burst_left > 0)
+		if (d->burst_left > 0 || now_us < d->burst_until_us || happens(d, d->p_drop)) {
+			if (d->burst_left > 0) {
 				d->burst_left--;
-			else
+			} else if (now_us >= d->burst_until_us) {
+				/* a new drop decision starts the bursts */
 				d->burst_left = d->conf.drop_burst;
+				if (d->conf.drop_burst_us)
+					d->burst_until_us = now_us + d->conf.drop_burst_us;
+			}
 			d->counters[DP_FAULT_DROP]++;
 			rte_pktmbuf_free(m);
 			continue;

@@ -1,7 +1,8 @@
 /* dp_fault: a seeded fault injector for packet bursts, standing in for netem (which this
  * kernel lacks). One dp_fault_dir per direction; each applies, per packet and in this order:
- *   drop      - the packet is freed, and the drop_burst packets after it too (bursts of
- *               consecutive losses, as from an overflowing queue);
+ *   drop      - the packet is freed; optionally with the drop_burst packets after it (a
+ *               blackout counted in packets, however long they take to come) and/or every
+ *               packet in the next drop_burst_us (an overflowing queue: bounded in time);
  *   corrupt   - one payload byte is flipped AFTER the checksums are final, so the receiver's
  *               checksum check catches it: on TX, pending checksum offloads are computed in
  *               software first; on RX, the PMD's GOOD checksum flags are cleared so the
@@ -55,6 +56,7 @@ extern const char *const dp_fault_counter_names[DP_FAULT_COUNTER_MAX];
 struct dp_fault_conf {
 	double drop;
 	uint32_t drop_burst;      /* further packets dropped after each drop decision; 0 = none */
+	uint32_t drop_burst_us;   /* and every packet within this long after it; 0 = none */
 	double corrupt;
 	double dup;
 	double reorder;
@@ -80,12 +82,13 @@ struct dp_fault_dir {
 	uint64_t p_drop, p_corrupt, p_dup, p_reorder, p_delay;
 	uint64_t out_seq;         /* packets passed so far, for reorder_gap */
 	uint32_t burst_left;      /* packets still to drop in the current drop burst */
+	uint64_t burst_until_us;  /* packets before this time are dropped */
 	struct dp_fault_held *held; /* ring of conf.hold_max entries in arrival order */
 	uint32_t n_held;
 	uint64_t counters[DP_FAULT_COUNTER_MAX];
 };
 
-/* Parses "drop=0.01,drop_burst=0,corrupt=0.005,dup=0.005,reorder=0.01,reorder_gap=2,reorder_max_us=500,
+/* Parses "drop=0.01,drop_burst=0,drop_burst_us=0,corrupt=0.005,dup=0.005,reorder=0.01,reorder_gap=2,reorder_max_us=500,
  * delay=0.1,delay_us=200,hold_max=256" (any subset, any order) into *c, which is zeroed
  * first. The empty string gives pass-through. 0 on success, -1 with err filled. */
 int dp_fault_parse(struct dp_fault_conf *c, const char *spec, char *err, size_t errlen);

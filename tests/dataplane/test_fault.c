@@ -147,13 +147,14 @@ static void expect_rate(uint64_t count, double p, const char *what)
 Test(fault, parse_accepts_every_key_and_empty_spec)
 {
 	struct dp_fault_conf c;
-	cr_assert_eq(dp_fault_parse(&c, "drop=0.01,drop_burst=3,corrupt=0.005,dup=0.005,reorder=0.01,"
+	cr_assert_eq(dp_fault_parse(&c, "drop=0.01,drop_burst=3,drop_burst_us=70,corrupt=0.005,dup=0.005,reorder=0.01,"
 					"reorder_gap=2,reorder_max_us=500,delay=0.5,delay_us=200,"
 					"hold_max=64",
 				    err, sizeof(err)),
 		     0, "%s", err);
 	cr_expect_float_eq(c.drop, 0.01, 1e-12);
 	cr_expect_eq(c.drop_burst, 3);
+	cr_expect_eq(c.drop_burst_us, 70);
 	cr_expect_float_eq(c.corrupt, 0.005, 1e-12);
 	cr_expect_float_eq(c.dup, 0.005, 1e-12);
 	cr_expect_float_eq(c.reorder, 0.01, 1e-12);
@@ -243,6 +244,55 @@ Test(fault, drop_bursts_lose_consecutive_packets)
 	cr_expect_eq(out + lost, N_STAT);
 	/* about 1% of the packets that were not already in a burst start one */
 	cr_expect(runs > 100 && runs < 250, "%u bursts", runs);
+	dp_fault_fini(&d);
+}
+
+Test(fault, timed_drop_bursts_lose_everything_for_a_while_then_stop)
+{
+	struct dp_fault_dir d;
+	init_dir(&d, "drop=0.01,drop_burst_us=50", 29, false);
+	static uint8_t kept[N_STAT];
+	/* one packet per microsecond */
+	for (uint32_t i = 0; i < N_STAT; i++) {
+		struct rte_mbuf *m = tcp_frame(i), *out[4];
+		uint16_t k = dp_fault_apply(&d, &m, 1, out, 4, i);
+		for (uint16_t j = 0; j < k; j++) {
+			kept[id_of(out[j])] = 1;
+			rte_pktmbuf_free(out[j]);
+		}
+	}
+	unsigned runs = 0, lost = 0;
+	for (unsigned i = 0; i < N_STAT;) {
+		if (kept[i]) {
+			i++;
+			continue;
+		}
+		unsigned j = i;
+		while (j < N_STAT && !kept[j])
+			j++;
+		if (j < N_STAT)
+			cr_expect_eq((j - i) % 50, 0, "a burst of %u us at %u", j - i, i);
+		runs++;
+		lost += j - i;
+		i = j;
+	}
+	cr_expect_eq(lost, dp_fault_count(&d, DP_FAULT_DROP));
+	/* about 1% of the microseconds outside a burst start one: ~20000 / 150 */
+	cr_expect(runs > 80 && runs < 200, "%u bursts", runs);
+	dp_fault_fini(&d);
+
+	/* Time, not packets: a burst that starts at t drops nothing sent at t + 50. */
+	struct dp_fault_conf c = { .drop_burst_us = 50 };
+	cr_assert_eq(dp_fault_init(&d, &c, 1, false, pool, err, sizeof(err)), 0);
+	d.p_drop = 1ull << 32;
+	struct rte_mbuf *m = tcp_frame(0), *out[4];
+	cr_expect_eq(dp_fault_apply(&d, &m, 1, out, 4, 1000), 0);
+	d.p_drop = 0;
+	m = tcp_frame(1);
+	cr_expect_eq(dp_fault_apply(&d, &m, 1, out, 4, 1049), 0, "dropped inside the burst");
+	m = tcp_frame(2);
+	cr_assert_eq(dp_fault_apply(&d, &m, 1, out, 4, 1050), 1, "burst outlived its time");
+	rte_pktmbuf_free(out[0]);
 	dp_fault_fini(&d);
 }
 
