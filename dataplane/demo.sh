@@ -9,7 +9,7 @@
 #
 #   bash dataplane/demo.sh [--duration SECONDS] [--order-rate N] [--keep]
 #
-#   namespace fixmux-demo:
+#   namespace fixmux-demo-<pid>:
 #     users (kernel TCP) 198.18.0.1  --fmxdc0-->  fixmux 198.18.0.2:9878 (net_tap0)
 #     fixmux 198.18.1.2 (net_tap1)   --fmxdv0-->  fixmux-venue-sim 198.18.1.1:9880
 # Exit status: 0 when every user logged on, traded and logged out cleanly and fixmux and the
@@ -45,8 +45,10 @@ FIXMUX=$build/dataplane/fixmux
 VSIM=$build/control/fixmux-venue-sim
 PASSWD=$build/control/fixmux-passwd
 
-NS=fixmux-demo
-WORK=/tmp/fixmux-demo
+# Names of this run's own: a second demo (or the test suite's) running at the same time on
+# the machine must not trip over this one.
+NS=fixmux-demo-$$
+WORK=/tmp/fixmux-demo-$$
 FMX_PID= VSIM_PID= USERS_PID=
 cleanup() {
 	local rc=$?
@@ -54,16 +56,21 @@ cleanup() {
 	for pid in $USERS_PID $FMX_PID $VSIM_PID; do kill -KILL "$pid" 2>/dev/null; done
 	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
-	[ -n "$KEEP" ] && echo "demo: logs, journals and statistics kept in $WORK"
+	if [ -n "$KEEP" ]; then echo "demo: logs, journals and statistics kept in $WORK"; else rm -rf "$WORK"; fi
 	exit $rc
 }
 trap cleanup EXIT
 trap 'STOP=1' INT TERM
 STOP=
 
-# A previous run that was killed may have left its namespace and processes behind.
-for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-ip netns del "$NS" 2>/dev/null || true
+# A previous run that was killed (kill -9: no trap ran) may have left its namespace behind:
+# remove the namespaces of demo runs whose shell is gone.
+for old in $(ip netns list 2>/dev/null | awk '/^fixmux-demo-[0-9]+/ {print $1}'); do
+	kill -0 "${old##*-}" 2>/dev/null && continue
+	for pid in $(ip netns pids "$old" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+	ip netns del "$old" 2>/dev/null || true
+	rm -rf "/tmp/$old"
+done
 rm -rf "$WORK"
 mkdir -p "$WORK"
 ip netns add "$NS"
@@ -135,7 +142,7 @@ EOF
 
 # fixmux first: its TAP devices are born inside the namespace.
 echo "demo: starting fixmux (EAL on hugepages, ports net_tap0/net_tap1)"
-ip netns exec "$NS" "$FIXMUX" -l 0 --file-prefix=fixmux-demo --huge-unlink -m 256 --no-pci \
+ip netns exec "$NS" "$FIXMUX" -l 0 --file-prefix="fixmux-demo-$$" --huge-unlink -m 256 --no-pci \
 	--no-telemetry --vdev=net_tap0,iface=fmxdc0 --vdev=net_tap1,iface=fmxdv0 -- \
 	--config "$WORK/fixmux.ini" --stats-file "$WORK/fixmux.json" \
 	>"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
