@@ -23,7 +23,7 @@ const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS] = {
 	"logons_refused",       "user_failures",      "venue_logons",
 	"venue_failures",       "garbled",            "journal_errors",
 	"rate_limited",         "filter_denied",      "filter_alerts",
-	"logon_storm_refused",  "route_snapshots",
+	"logon_storm_refused",  "route_snapshots",    "possresend_dropped",
 };
 
 void mux_log(struct ctl_mux *m, const char *fmt, ...)

@@ -182,6 +182,17 @@ void mux_client_to_venue(struct mux_user *u, int64_t now, const struct fix_msg *
 							    "ID longer than fixmux keeps");
 			return;
 		}
+		/* A PossResend(97=Y) of an ID this user already sent is a resend of a message the
+		 * venue already has: forwarding it again would be forwarding a client message
+		 * twice. Dropped, as FIX's PossResend rules leave it to the receiver. */
+		const struct fix_field *pr = fix_find(msg, 97, 0);
+		if (c == CTL_CLAIM_OWN && pr && pr->len == 1 && pr->val[0] == 'Y') {
+			m->counters[CTL_MUX_POSSRESEND_DROPPED]++;
+			mux_log(m, "user %s: PossResend %s seq %llu already forwarded: dropped",
+				m->cfg->users[u->user].name, msg->hdr.msg_type,
+				(unsigned long long)msg->hdr.seq);
+			return;
+		}
 		if (c == CTL_CLAIM_NEW) {
 			char rec[CTL_ROUTE_REC_MAX];
 			size_t n = ctl_route_rec_claim(rec, kind, id->val, id->len, (uint16_t)u->user);

@@ -723,6 +723,11 @@ static void process(struct ctl_session *s, int64_t now, const struct fix_msg *m,
 		if (s->dict != NULL) {
 			struct fix_verdict v;
 			fix_validate(s->dict, m, &v);
+			/* QuickFIX writes DefaultApplVerID(1137) in the body of a FIXT.1.1
+			 * BusinessMessageReject (so does ctl_session_business_reject): accept it. */
+			if (!v.ok && s->cfg.ver == FIX_VER_T11 && is_type(m, "j") &&
+			    v.reason == FIX_RJ_TAG_NOT_DEFINED_FOR_MSGTYPE && v.ref_tag == 1137)
+				v.ok = true;
 			if (!v.ok && v.unsupported_msgtype && s->cfg.ver != FIX_VER_UNKNOWN) {
 				ctl_session_business_reject(s, now, m, 3, v.text);
 				if (m->hdr.seq == s->next_in)

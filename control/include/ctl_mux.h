@@ -63,6 +63,7 @@ enum ctl_mux_counter {
 	CTL_MUX_FILTER_ALERTS,        /* alert rules that matched (message forwarded) */
 	CTL_MUX_LOGON_STORM_REFUSED,  /* connections refused: too many failed logons from there */
 	CTL_MUX_ROUTE_SNAPSHOTS,      /* routing records compacted into a snapshot */
+	CTL_MUX_POSSRESEND_DROPPED,   /* PossResend of an ID already forwarded: not sent again */
 	CTL_MUX__COUNTERS
 };
 extern const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS];

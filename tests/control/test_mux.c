@@ -956,3 +956,37 @@ Test(protect, a_user_without_password_is_known_by_its_address, .init = nopw_setu
 	cr_assert(W.user[0].closed_by_mux);
 	cr_assert(strstr(W.user[0].close_reason, "address"), "%s", W.user[0].close_reason);
 }
+
+Test(mux, a_possresend_of_an_order_already_forwarded_is_not_sent_again)
+{
+	user_connect(0);
+	pump();
+	user_order(0, "A-1");
+	pump();
+	/* The same order again, flagged PossResend(97=Y) in the header. */
+	char body[256];
+	int n = snprintf(body, sizeof(body),
+			 "11=A-1\00121=1\00138=1000\00140=1\00154=1\00155=EUR/USD\00160=%s\001",
+			 "20270115-08:00:00");
+	struct fix_field pr = {.tag = 97, .val = "Y", .len = 1};
+	cr_assert_neq(ctl_session_send_app(W.user[0].s, W.now, "D", &pr, 1, body, (size_t)n), 0);
+	/* A PossResend of an order fixmux never saw goes through. */
+	n = snprintf(body, sizeof(body),
+		     "11=A-2\00121=1\00138=1000\00140=1\00154=1\00155=EUR/USD\00160=%s\001",
+		     "20270115-08:00:00");
+	cr_assert_neq(ctl_session_send_app(W.user[0].s, W.now, "D", &pr, 1, body, (size_t)n), 0);
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 2, "A-1 once, A-2 once");
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_POSSRESEND_DROPPED), 1);
+	cr_assert_eq(count_rx(0, "8", "A-1"), 1);
+	cr_assert_eq(count_rx(0, "8", "A-2"), 1);
+}
+
+Test(mux, every_counter_has_a_distinct_name)
+{
+	for (int i = 0; i < CTL_MUX__COUNTERS; i++) {
+		cr_assert_not_null(ctl_mux_counter_names[i], "counter %d has no name", i);
+		for (int k = 0; k < i; k++)
+			cr_assert_str_neq(ctl_mux_counter_names[i], ctl_mux_counter_names[k]);
+	}
+}
