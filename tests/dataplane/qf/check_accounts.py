@@ -75,7 +75,7 @@ def check(venue_dir, user_dirs, allow_dup_possdup):
             late.append("%s: %d ExecutionReports never arrived, first %s"
                         % (name, len(missing), missing[0]))
         dups = sum(d for _, d in got.values())
-        summary.append("%s: %d orders, %d ExecIDs expected, %d received, %d PossDup copies"
+        summary.append("%s: %d orders, %d ExecIDs expected, %d received, %d with PossDupFlag=Y"
                        % (name, len(mine), len(expected), len(set(got) & expected), dups))
     for cl in sorted(set(new_orders) - all_sent):
         hard.append("venue got order %s that no user sent" % cl)

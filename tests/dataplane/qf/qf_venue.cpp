@@ -8,7 +8,10 @@
 // while the session is down in its store, so the reports reach fixmux by ResendRequest.
 //
 //   fixmux-qf-venue --dir DIR --port P [--sender SIMVENUE] [--target FIXMUX]
-//                   [--fill-delay-ms D] [--cancel-on-logout]
+//                   [--fill-delay-ms D | --hold-fills] [--cancel-on-logout]
+//
+// --hold-fills: orders stay open until SIGUSR1, which fills every open order at once (a test
+// decides when the fills happen, e.g. while their owners are logged out).
 //
 // DIR/venue.log, one line per event, flushed at once:
 //   nos <ClOrdID> <PossDupFlag>   a NewOrderSingle taken as new
@@ -40,8 +43,9 @@
 
 using Clock = std::chrono::steady_clock;
 
-static volatile std::sig_atomic_t stop_flag;
+static volatile std::sig_atomic_t stop_flag, release_flag;
 static void on_signal(int) { stop_flag = 1; }
+static void on_usr1(int) { release_flag = 1; }
 
 struct Order {
 	std::string side, symbol, qty;
@@ -53,6 +57,7 @@ public:
 	FILE *log = nullptr;
 	long fill_delay_ms = 0;
 	bool cancel_on_logout = false;
+	bool hold_fills = false;
 	std::mutex mu;
 	std::set<std::string> seen;
 	std::map<std::string, Order> open;
@@ -103,11 +108,13 @@ public:
 		line("nos " + id + " " + dup);
 		Order o{m.getField(54), m.getField(55), m.getField(38)};
 		report(id, o, "0");
-		if (fill_delay_ms == 0) {
+		if (fill_delay_ms == 0 && !hold_fills) {
 			report(id, o, "2");
 		} else {
 			open[id] = o;
-			fills.emplace_back(Clock::now() + std::chrono::milliseconds(fill_delay_ms), id);
+			auto due = hold_fills ? Clock::time_point::max()
+					      : Clock::now() + std::chrono::milliseconds(fill_delay_ms);
+			fills.emplace_back(due, id);
 		}
 	}
 
@@ -136,11 +143,11 @@ public:
 			s->send(er);
 	}
 
-	void due_fills()
+	void due_fills(bool release_all)
 	{
 		std::lock_guard<std::mutex> g(mu);
 		auto now = Clock::now();
-		while (!fills.empty() && fills.front().first <= now) {
+		while (!fills.empty() && (release_all || fills.front().first <= now)) {
 			auto it = open.find(fills.front().second);
 			if (it != open.end()) {
 				report(it->first, it->second, "2");
@@ -167,6 +174,10 @@ int main(int argc, char **argv)
 			app.cancel_on_logout = true;
 			continue;
 		}
+		if (k == "--hold-fills") {
+			app.hold_fills = true;
+			continue;
+		}
 		if (i + 1 >= argc) {
 			std::fprintf(stderr, "fixmux-qf-venue: %s needs a value\n", k.c_str());
 			return 2;
@@ -181,7 +192,7 @@ int main(int argc, char **argv)
 	}
 	if (dir.empty() || port.empty() || app.fill_delay_ms < 0) {
 		std::fprintf(stderr, "usage: fixmux-qf-venue --dir DIR --port P [--sender ID] "
-				     "[--target ID] [--fill-delay-ms D] [--cancel-on-logout]\n");
+				     "[--target ID] [--fill-delay-ms D | --hold-fills] [--cancel-on-logout]\n");
 		return 2;
 	}
 	{
@@ -207,6 +218,7 @@ int main(int argc, char **argv)
 	       "SenderCompID=" << sender << "\nTargetCompID=" << target << "\n";
 	std::signal(SIGTERM, on_signal);
 	std::signal(SIGINT, on_signal);
+	std::signal(SIGUSR1, on_usr1);
 	try {
 		std::istringstream is(ini.str());
 		FIX::SessionSettings settings(is);
@@ -217,7 +229,9 @@ int main(int argc, char **argv)
 		std::printf("listening on %s\n", port.c_str());
 		std::fflush(stdout);
 		while (!stop_flag) {
-			app.due_fills();
+			bool release = release_flag;
+			release_flag = 0;
+			app.due_fills(release);
 			usleep(10000);
 		}
 		acceptor.stop();

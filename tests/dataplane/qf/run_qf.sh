@@ -14,6 +14,11 @@
 #               flow and restarted on the same store; everyone reconnects by itself.
 #   kill9-pending  bob logs out with open orders; the venue fills them (alice stays on); fixmux
 #               is killed with bob's fills in its pending queue, restarted; bob logs on again.
+#   kill9-delivery  bob's 1500 fills are pending in fixmux; fixmux is killed as their delivery
+#               starts at bob's next Logon, restarted; bob gets the rest (and asks for what was
+#               lost in the dead connection).
+#   logout-mid-flow  bob logs out in the middle of the flow, his reports arriving meanwhile wait
+#               for his next Logon.
 #   kill9-venue  the venue is killed with SIGKILL in the middle of the flow and restarted on
 #               its FileStore; fixmux logs the users out and they come back by themselves.
 #   venue-gaps  (1) the venue fills orders while their owners are logged out (and fixmux's
@@ -254,13 +259,15 @@ scenario_kill9() {
 scenario_kill9-pending() {
 	# bob logs out with open orders; their fills wait in fixmux's pending queue when fixmux is
 	# killed; alice stays online throughout (the venue session stays up).
-	VENUE_ARGS=(--fill-delay-ms 1500)
+	VENUE_ARGS=(--hold-fills)
 	venue_start
 	fixmux_start
 	user_start alice 100 200 A
 	user_start bob 100 200 B
+	wait_for 20 "alice's acknowledgements" at_least "$WORK/alice/er.log" ' 0 [YN]$' 100
 	wait_for 20 "bob's acknowledgements" at_least "$WORK/bob/er.log" ' 0 [YN]$' 100
 	user_stop bob
+	kill -USR1 "$VENUE_PID"
 	wait_for 20 "the venue's fills" at_least "$WORK/venue/venue.log" '^er .* 2$' 200
 	wait_for 20 "alice's fills" at_least "$WORK/alice/er.log" ' 2 [YN]$' 100
 	[ "$(count "$WORK/bob/er.log" ' 2 [YN]$')" -eq 0 ] || fail "bob got fills while logged out"
@@ -299,9 +306,57 @@ scenario_kill9-venue() {
 	venue_stop
 }
 
+scenario_logout-mid-flow() {
+	# bob logs out in the middle of the flow (fills at once): reports for him arrive during
+	# and after his logout; he logs on again later.
+	venue_start
+	fixmux_start
+	user_start alice 300 150 A
+	user_start bob 300 150 B
+	wait_for 20 "bob's first 100" at_least "$WORK/bob/sent.log" . 100
+	user_stop bob
+	echo "bob stopped after $(count "$WORK/bob/sent.log" .)"
+	wait_for 40 "alice sent all" test -e "$WORK/alice/sent.done"
+	user_start bob 0 1 B2
+	accounts --wait 30 || fail "accounting after $SCENARIO"
+	user_stop alice
+	user_stop bob
+	fixmux_stop
+	venue_stop
+}
+
+scenario_kill9-delivery() {
+	# bob's 1500 fills wait in fixmux while he is logged out (the venue fills when told);
+	# fixmux is killed with SIGKILL as soon as the first of them reaches him at his next
+	# Logon, and restarted.
+	VENUE_ARGS=(--hold-fills)
+	venue_start
+	fixmux_start
+	user_start alice 1 10 A
+	user_start bob 1500 1000 B
+	wait_for 30 "bob sent all" test -e "$WORK/bob/sent.done"
+	wait_for 20 "bob's acks" at_least "$WORK/bob/er.log" ' 0 [YN]$' 1500
+	wait_for 20 "alice's ack" at_least "$WORK/alice/er.log" ' 0 [YN]$' 1
+	user_stop bob
+	kill -USR1 "$VENUE_PID"
+	wait_for 20 "the venue's fills" at_least "$WORK/venue/venue.log" '^er .* 2$' 1501
+	user_start bob 0 1 B2
+	wait_for 20 "bob's first pending fill" at_least "$WORK/bob/er.log" ' 2 [YN]$' 1
+	kill -KILL "$FMX_PID"
+	wait "$FMX_PID" 2>/dev/null || true
+	FMX_PID=
+	echo "killed with $(count "$WORK/bob/er.log" ' 2 [YN]$') fills delivered"
+	fixmux_start
+	accounts --wait 30 || fail "accounting after $SCENARIO"
+	user_stop alice
+	user_stop bob
+	fixmux_stop
+	venue_stop
+}
+
 scenario_venue-gaps() {
-	# (1) Fills while the owners are offline: acknowledged at once, filled 2 s later.
-	VENUE_ARGS=(--fill-delay-ms 2000)
+	# (1) Fills while the owners are offline: acknowledged at once, filled when told.
+	VENUE_ARGS=(--hold-fills)
 	venue_start
 	fixmux_start
 	user_start alice 20 50 A
@@ -312,6 +367,7 @@ scenario_venue-gaps() {
 	user_stop bob
 	# The last user's Logout logged fixmux out of the venue: the fills are stored by the venue.
 	wait_for 20 "venue logged out" at_least "$WORK/venue/venue.log" '^logout$' 1
+	kill -USR1 "$VENUE_PID"
 	wait_for 20 "the venue's fills" at_least "$WORK/venue/venue.log" '^er .* 2$' 40
 	[ "$(count "$WORK/alice/er.log" ' 2 [YN]$')" -eq 0 ] || fail "alice got fills while logged out"
 	user_start alice 0 1 A2
@@ -338,6 +394,8 @@ EOF2
 	venue_start
 	user_start alice 5 50 A3
 	wait_for 30 "alice's third logon" at_least "$WORK/alice/events.log" '^logon$' 3
+	wait_for 30 "alice's new orders acknowledged" at_least "$WORK/alice/er.log" '^A3-.* 0 [YN]$' 5
+	kill -USR1 "$VENUE_PID"
 	wait_for 30 "alice's new orders filled" at_least "$WORK/alice/er.log" '^A3-.* 2 [YN]$' 5
 	# What the venue asked for again arrived again, each marked PossDupFlag=Y (the venue
 	# recognises the orders by ClOrdID and does not take them twice).
@@ -393,7 +451,9 @@ scenario_reset() {
 }
 
 case "$SCENARIO" in
-kill9 | kill9-pending | kill9-venue | venue-gaps | reset) "scenario_$SCENARIO" ;;
+kill9 | kill9-pending | kill9-delivery | kill9-venue | logout-mid-flow | venue-gaps | reset)
+	"scenario_$SCENARIO"
+	;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: QuickFIX peers, $SCENARIO"

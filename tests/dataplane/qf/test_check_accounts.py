@@ -43,7 +43,7 @@ def expect(case, want_rc, want_text, **kw):
 def main():
     ok = True
     ok &= expect("clean run", 0, "alice: 1 orders, 2 ExecIDs expected, 2 received")
-    ok &= expect("PossDup copy of a received report is allowed", 0, "1 PossDup copies",
+    ok &= expect("PossDup copy of a received report is allowed", 0, "1 with PossDupFlag=Y",
                  alice_er=ALICE_ER + ["A-1 A-1.2 2 Y"])
     ok &= expect("a report twice without PossDupFlag", 1, "arrived 2 times without PossDupFlag",
                  alice_er=ALICE_ER + ["A-1 A-1.2 2 N"])
