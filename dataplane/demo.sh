@@ -39,11 +39,13 @@ else
 	echo "demo: building into $build"
 	cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DFIXMUX_TESTS=OFF \
 		-DFIXMUX_BENCH=OFF >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target fixmux fixmux-venue-sim fixmux-passwd >/dev/null
+	cmake --build "$build" -j"$(nproc)" --target fixmux fixmux-venue-sim fixmux-passwd \
+		fixmuxctl >/dev/null
 fi
 FIXMUX=$build/dataplane/fixmux
 VSIM=$build/control/fixmux-venue-sim
 PASSWD=$build/control/fixmux-passwd
+CTL=$build/control/fixmuxctl
 
 # Names of this run's own: a second demo (or the test suite's) running at the same time on
 # the machine must not trip over this one.
@@ -143,7 +145,7 @@ EOF
 # fixmux first: its TAP devices are born inside the namespace.
 echo "demo: starting fixmux (EAL on hugepages, ports net_tap0/net_tap1)"
 ip netns exec "$NS" "$FIXMUX" -l 0 --file-prefix="fixmux-demo-$$" --huge-unlink -m 256 --no-pci \
-	--no-telemetry --vdev=net_tap0,iface=fmxdc0 --vdev=net_tap1,iface=fmxdv0 -- \
+	--vdev=net_tap0,iface=fmxdc0 --vdev=net_tap1,iface=fmxdv0 -- \
 	--config "$WORK/fixmux.ini" --stats-file "$WORK/fixmux.json" \
 	>"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
 FMX_PID=$!
@@ -199,6 +201,30 @@ show() {
 	last_v=$toven last_u=$touser
 	printf '%4ss | venue sessions up %s/4 | users online %s | user->venue %6s (%4s/s) | venue->user %7s (%4s/s) | kept for offline %s | refused %s | rate-limited %s | filtered %s\n' \
 		"$t" "$up" "$online" "$toven" "$rate_v" "$touser" "$rate_u" "$pend" "$refused" "$rl" "$fd"
+	# fixmux's internal latency, from its telemetry (fixmuxctl latency): RX burst to TCP send.
+	"$CTL" --file-prefix "fixmux-demo-$$" --json latency 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+def find(o):
+    if isinstance(o, dict):
+        if "direction" in o:
+            return o
+        for v in o.values():
+            r = find(v)
+            if r:
+                return r
+    return None
+try:
+    d = find(json.load(sys.stdin))
+except Exception:
+    d = None
+if d:
+    parts = []
+    for i, name in enumerate(d["direction"]):
+        us = lambda k: d[k][i] / 1000.0
+        parts.append("%s p50 %.1f us p99 %.1f us p99.9 %.1f us (%d msgs)" % (
+            name.replace("_", "->"), us("p50_ns"), us("p99_ns"), us("p99_9_ns"), d["count"][i]))
+    print("      | internal latency: " + " | ".join(parts))
+' || true
 }
 
 echo "demo: live statistics (Ctrl-C to stop${DURATION:+, or after ${DURATION}s when not 0})"
