@@ -138,6 +138,25 @@ memif)
 	wait_stat echo_accepted -eq 4
 	echo_stop
 	;;
+faults_bursts)
+	# Not in ctest (see interop.cmake): loss in bursts bounded in time, as from a queue that
+	# overflows (2 ms of everything lost, started by 0.2% of the packets, both directions),
+	# with the stack as client of the kernel. Failed about 1 run in 40 at 13:01 (a connection
+	# stalled to the kernel server's 60 s timeout); see docs/tcp.md.
+	ip netns exec "$NS" "$PY" "$HERE/kernel_peer.py" server --bind 0.0.0.0 --n 8 --ready "$WORK/kready" >"$WORK/kserver.log" 2>&1 &
+	KPID=$!
+	for _ in $(seq 100); do [ -e "$WORK/kready" ] && break; sleep 0.05; done
+	bursts="drop=0.002,drop_burst_us=2000"
+	echo_start --connect "$KERNEL_IP:9000" --conns 8 --bytes $((2 << 20)) --close active \
+		--fault-rx "$bursts" --fault-tx "$bursts" --seed "${FIXMUX_INTEROP_SEED:-13}" --rto-min-us 20000 --go "$WORK/go"
+	touch "$WORK/go"
+	echo_wait || fail "stack client failed under loss bursts (exit $?)"
+	wait "$KPID" || fail "kernel server: $(cat "$WORK/kserver.log")"
+	expect_stat echo_completed -eq 8
+	expect_stat echo_mismatch -eq 0
+	expect_stat fault_rx_drop -gt 0
+	expect_stat fault_tx_drop -gt 0
+	;;
 tshark)
 	# A clean interop run, captured: no malformed packet, no bad checksum, no TCP analysis
 	# flag (retransmission, dup ACK, lost segment, out-of-order...). Window updates and
