@@ -13,5 +13,5 @@ if(TARGET fixmux-dp-echo)
     set_tests_properties(interop/${case} PROPERTIES
         RUN_SERIAL TRUE LABELS interop TIMEOUT 180 SKIP_RETURN_CODE 77)
   endforeach()
-  # faults_bursts (run_case.sh) is left out: about 1 run in 40 failed (docs/tcp.md).
+  # faults_bursts (run_case.sh) is left out: 2 runs in about 40 failed (docs/tcp.md).
 endif()

@@ -141,7 +141,7 @@ memif)
 faults_bursts)
 	# Not in ctest (see interop.cmake): loss in bursts bounded in time, as from a queue that
 	# overflows (2 ms of everything lost, started by 0.2% of the packets, both directions),
-	# with the stack as client of the kernel. Failed about 1 run in 40 at 13:01 (a connection
+	# with the stack as client of the kernel. Failed 2 runs in about 40 (connections
 	# stalled to the kernel server's 60 s timeout); see docs/tcp.md.
 	ip netns exec "$NS" "$PY" "$HERE/kernel_peer.py" server --bind 0.0.0.0 --n 8 --ready "$WORK/kready" >"$WORK/kserver.log" 2>&1 &
 	KPID=$!
