@@ -5,7 +5,8 @@
 # run (--duration, stats file, an unknown port) needs root for the EAL but no namespace.
 if(TARGET fixmux AND TARGET fixmux-venue-sim AND TARGET fixmux-passwd)
   # two-ports: the canonical topology; one-port: one device and one stack for both sides.
-  foreach(mode two-ports one-port)
+  # security: the same set-up, running only the protection phase (flood, logon storm).
+  foreach(mode two-ports one-port security)
     add_test(NAME fixmux_e2e/users_${mode}
              COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/run_e2e.sh
                      $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-venue-sim>

@@ -424,6 +424,72 @@ def venue_down(args, pw):
           "fixmux counted the failed venue connection")
 
 
+def security(args, pw):
+    """Protection of the shared venue session over the wire: ivan floods with a rate limit of
+    20/s (burst 20) while bob trades normally; a storm of wrong-password Logons from another
+    address (198.18.0.3) is cut off after logon_failures_per_min, while users from the usual
+    address keep logging on."""
+    ivan, bob = User("ivan", args), User("bob", args)
+    logon_ok(ivan, pw)
+    logon_ok(bob, pw)
+    base = fresh_stats(args)
+    n = 200
+    for i in range(n):
+        ivan.order("I-%d" % i)
+    acks = rejects = 0
+    while acks + rejects < n:
+        m = ivan.wait_for("an answer to every flooded order", lambda m: m.get(35) == "8")
+        if m.get(150) == "0":
+            acks += 1
+        elif m.get(150) == "8" and "rate limit" in m.get(58, ""):
+            rejects += 1
+        else:
+            raise Failure("unexpected answer to a flooded order: %s" % m)
+    check(rejects > 0 and acks >= 20, "ivan's flood: %d acknowledged, %d refused by the rate "
+          "limit, every order answered" % (acks, rejects))
+    for i in range(5):
+        bob.order("BS-%d" % i)
+    for i in range(5):
+        acked(bob, "BS-%d" % i)
+    s = fresh_stats(args)
+    check(s["rate_limited"] - base["rate_limited"] == rejects,
+          "fixmux counted the refusals (rate_limited +%d)" % rejects)
+    check(s["forwarded_to_venue"] - base["forwarded_to_venue"] == acks + 5,
+          "only what passed the limit reached the venue")
+    check(s["venue_sessions_up"] == 1 and s["venue_logons"] == base["venue_logons"],
+          "the venue session stayed up through the flood")
+
+    # the storm, from another address of the same host
+    def storm_try(i):
+        u = User("carol", args)
+        u.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        u.sock.bind(("198.18.0.3", 0))
+        u.sock.settimeout(TIMEOUT)
+        u.sock.connect((args.host, args.port))
+        u.buf, u.closed = b"", False
+        u.send("A", [(98, 0), (108, 30), (553, "carol"), (554, "guess-%d" % i)])
+        u.wait_closed()
+        u.sock.close()
+        return [m for m in u.rx if m.get(35) == "5"]
+
+    answered = [storm_try(i) for i in range(args.storm)]
+    logouts = sum(1 for a in answered if a)
+    check(logouts == args.storm_limit and not any(answered[args.storm_limit:]),
+          "the storm: the first %d wrong passwords answered with a Logout, the other %d cut "
+          "off without a word" % (logouts, args.storm - logouts))
+    s = fresh_stats(args)
+    check(s["logon_storm_refused"] - base["logon_storm_refused"] == args.storm - args.storm_limit,
+          "fixmux counted them (logon_storm_refused)")
+    # the usual address is not affected, nor are the users online
+    bob.order("BS-after")
+    acked(bob, "BS-after")
+    dave = User("dave", args)
+    logon_ok(dave, pw)
+    for u in (dave, ivan, bob):
+        u.logout()
+    wait_stat(args, "venue_sessions_up", 0)
+
+
 def hold_until_shutdown(args, pw):
     """dave (who has not logged on before) logs on and stays until fixmux logs him out."""
     dave = User("dave", args)
@@ -453,6 +519,11 @@ def main():
                     help="instead: market data to users that stop reading (backlog, overflow)")
     ap.add_argument("--venue-down", action="store_true",
                     help="instead: a Logon while the venue does not listen")
+    ap.add_argument("--security", action="store_true",
+                    help="instead: a flood against a rate limit, a logon storm")
+    ap.add_argument("--storm", type=int, default=12, help="with --security: logons in the storm")
+    ap.add_argument("--storm-limit", type=int, default=8,
+                    help="with --security: fixmux's logon_failures_per_min")
     args = ap.parse_args()
     with open(args.password_file) as f:
         pw = f.read().strip()
@@ -467,6 +538,9 @@ def main():
             return 0
         if args.hold_until_shutdown:
             hold_until_shutdown(args, pw)
+            return 0
+        if args.security:
+            security(args, pw)
             return 0
         alice, bob = phase_basic(args, pw)
         if args.failure:

@@ -29,6 +29,11 @@ two-ports)
 	VDEVS=(--vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0)
 	VENUE_PORT=net_tap1 VENUE_ADDR=198.18.1.2/24 VENUE_IP=198.18.1.1
 	;;
+security)
+	# the two-ports topology, running only the protection phase (flood, logon storm)
+	VDEVS=(--vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0)
+	VENUE_PORT=net_tap1 VENUE_ADDR=198.18.1.2/24 VENUE_IP=198.18.1.1
+	;;
 one-port)
 	VDEVS=(--vdev=net_tap0,iface=fmxc0)
 	VENUE_PORT=net_tap0 VENUE_ADDR=198.18.0.2/24 VENUE_IP=198.18.0.1
@@ -111,6 +116,8 @@ store_dir = $WORK/store
 fsync = none
 idle = backoff
 
+logon_failures_per_min = 8
+
 [venue SIM]
 type = CLOB
 
@@ -128,6 +135,12 @@ allowed_addresses = 198.18.0.0/24
 password_hash = $HASH
 sessions = SIM.Orders
 allowed_addresses = 198.18.0.0/24
+
+[user ivan]
+password_hash = $HASH
+sessions = SIM.Orders
+rate_limit = 20
+rate_burst = 20
 
 [user carol]
 password_hash = $HASH
@@ -183,8 +196,12 @@ configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
 
 USERS=(in_ns "$PY" "$HERE/fix_users.py" --host 198.18.0.2 --port 9878 --target SIM.Orders
 	--password-file "$WORK/pw" --stats "$WORK/stats.json")
+if [ "$MODE" = security ]; then
+	# a second address on the users' side, for the logon storm
+	ip -n "$NS" addr add 198.18.0.3/24 dev fmxc0
+fi
 # Nothing listens on the venue's address yet: the kernel refuses fixmux's connection.
-"${USERS[@]}" --venue-down || fail "strangers, or a Logon while the venue is down"
+[ "$MODE" = security ] || "${USERS[@]}" --venue-down || fail "strangers, or a Logon while the venue is down"
 
 # FIXMUX_E2E_CAPTURE=1 (with FIXMUX_E2E_KEEP=1): captures both TAP devices into $WORK/*.pcapng
 if [ -n "${FIXMUX_E2E_CAPTURE:-}" ]; then
@@ -211,6 +228,17 @@ vsim_start() {
 	[ -s "$WORK/vsim.port" ] || fail "venue simulator not listening after 10 s"
 }
 vsim_start
+if [ "$MODE" = security ]; then
+	"${USERS[@]}" --security --storm 12 --storm-limit 8 || fail "protection checks"
+	kill -TERM "$FMX_PID"
+	rc=0
+	wait "$FMX_PID" || rc=$?
+	FMX_PID=
+	expect "fixmux exit status after SIGTERM" "$rc" 0
+	expect "fixmux journal_errors" "$(json "$WORK/stats.json" journal_errors)" 0
+	echo "PASS: fixmux protection over the wire"
+	exit 0
+fi
 
 "${USERS[@]}" --failure --venue-pid "$VSIM_PID" || fail "users' checks"
 # The users stopped the simulator (SIGTERM) as their last step.
