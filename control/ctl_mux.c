@@ -675,9 +675,9 @@ static struct ctl_journal *open_journal(const struct ctl_config *cfg, const char
 	return j;
 }
 
-/* Compiles a scope's rules into one Hyperscan database and makes the scratch fit it. */
-static int mux_build_filter(struct ctl_mux *m, const struct ctl_guard_cfg *g,
-			    struct fix_filter **out, const char *scope, char *err, size_t err_cap)
+/* Compiles a scope's rules into one Hyperscan database (NULL when it has none). */
+int mux_compile_filter(const struct ctl_guard_cfg *g, struct fix_filter **out, const char *scope,
+		       char *err, size_t err_cap)
 {
 	*out = NULL;
 	if (g->n_filters == 0)
@@ -700,6 +700,17 @@ static int mux_build_filter(struct ctl_mux *m, const struct ctl_guard_cfg *g,
 		snprintf(err, err_cap, "[%s] filter: %s", scope, ferr);
 		return -1;
 	}
+	return 0;
+}
+
+/* The same, and makes the multiplexer's one scratch fit the new database. */
+static int mux_build_filter(struct ctl_mux *m, const struct ctl_guard_cfg *g,
+			    struct fix_filter **out, const char *scope, char *err, size_t err_cap)
+{
+	if (mux_compile_filter(g, out, scope, err, err_cap) != 0)
+		return -1;
+	if (!*out)
+		return 0; /* no rules in this scope */
 	int rc = m->scratch_hs ? fix_filter_scratch_grow(&m->scratch_hs, *out) :
 				 ((m->scratch_hs = fix_filter_scratch_new(*out)) ? 0 : -1);
 	if (rc != 0) {

@@ -159,34 +159,6 @@ int ctl_mux_set_session_rate(struct ctl_mux *m, uint32_t vs, uint32_t rate, uint
 	return 0;
 }
 
-/* Compiles one scope's rules (same rules as the start-up builder in ctl_mux.c). */
-static int build_filter(const struct ctl_guard_cfg *g, struct fix_filter **out,
-			const char *scope, char *err, size_t err_cap)
-{
-	*out = NULL;
-	if (g->n_filters == 0)
-		return 0;
-	struct fix_filter_rule *rules = calloc(g->n_filters, sizeof(*rules));
-	if (!rules) {
-		snprintf(err, err_cap, "out of memory");
-		return -1;
-	}
-	for (uint32_t i = 0; i < g->n_filters; i++) {
-		rules[i].name = g->filters[i].name;
-		rules[i].tag = g->filters[i].tag;
-		rules[i].regex = g->filters[i].regex;
-		rules[i].action = g->filters[i].alert ? FIX_FILTER_ALERT : FIX_FILTER_DENY;
-	}
-	char ferr[256];
-	*out = fix_filter_build(rules, g->n_filters, ferr, sizeof(ferr));
-	free(rules);
-	if (!*out) {
-		snprintf(err, err_cap, "[%s] filter: %s", scope, ferr);
-		return -1;
-	}
-	return 0;
-}
-
 /* Finds the scope of the new configuration with the running one's name; NULL if the file
  * does not name it (its rules then stay as they are). */
 static const struct ctl_guard_cfg *new_session_guard(const struct ctl_config *nc, const char *name)
@@ -234,7 +206,7 @@ int ctl_mux_reload_filters(struct ctl_mux *m, const char *path, char *err, size_
 			name = cfg->users[m->users[k - cfg->n_sessions].user].name;
 			g[k] = new_user_guard(&nc, name);
 		}
-		if (g[k] && build_filter(g[k], &nf[k], name, lerr, sizeof(lerr)) != 0)
+		if (g[k] && mux_compile_filter(g[k], &nf[k], name, lerr, sizeof(lerr)) != 0)
 			goto broken;
 		/* Growing the one scratch in place is safe here: scans run on this thread only,
 		 * and a grown scratch still fits every old database, so a failure half-way leaves

@@ -108,6 +108,10 @@ struct ctl_mux {
 	uint64_t counters[CTL_MUX__COUNTERS];
 };
 
+/* Compiles a scope's filter rules (NULL *out when it has none); -1 with a message naming the
+ * scope and the rule. */
+int mux_compile_filter(const struct ctl_guard_cfg *g, struct fix_filter **out, const char *scope,
+		       char *err, size_t err_cap);
 /* Counts a failed logon from addr. */
 void mux_charge_source(struct ctl_mux *m, uint32_t addr);
 void mux_log(struct ctl_mux *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
