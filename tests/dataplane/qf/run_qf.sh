@@ -20,7 +20,9 @@
 #   logout-mid-flow  bob logs out in the middle of the flow, his reports arriving meanwhile wait
 #               for his next Logon.
 #   kill9-venue  the venue is killed with SIGKILL in the middle of the flow and restarted on
-#               its FileStore; fixmux logs the users out and they come back by themselves.
+#               its FileStore; fixmux logs the users out (its Logout held back from them for
+#               0.5 s while their orders keep coming) and they come back by themselves.
+#               Not in ctest: it fails on a fixmux bug, see tests/dataplane/qf.cmake.
 #   venue-gaps  (1) the venue fills orders while their owners are logged out (and fixmux's
 #               venue session with them); alice's reconnection brings the venue session
 #               back, fixmux asks for the gap, alice gets hers at once, bob his at his own
@@ -292,9 +294,17 @@ scenario_kill9-venue() {
 	user_start alice 400 150 A
 	user_start bob 400 150 B
 	wait_for 20 "alice's first 150 orders" at_least "$WORK/alice/sent.log" . 150
+	# The users do not see fixmux's Logout for half a second (the kernel's side of the TAP
+	# changes its MAC, so frames from fixmux's ARP cache are not for it) while their orders
+	# still reach fixmux: what fixmux does with orders that arrive after it logged a user out
+	# (its session still takes them) is then exercised every run, not by chance.
+	ip -n "$NS" link set fmxc0 address 02:00:c6:12:00:99
 	kill -KILL "$VENUE_PID"
 	wait "$VENUE_PID" 2>/dev/null || true
 	VENUE_PID=
+	wait_for 10 "bob logged out by fixmux" grep -q "user bob on SIM.Orders: logged out" "$WORK/fixmux.err"
+	sleep 0.5
+	ip -n "$NS" link set fmxc0 address 02:00:c6:12:00:01
 	echo "venue killed after $(count "$WORK/alice/sent.log" .) + $(count "$WORK/bob/sent.log" .) orders"
 	venue_start
 	wait_for 40 "alice sent all" test -e "$WORK/alice/sent.done"
