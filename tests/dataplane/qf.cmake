@@ -14,7 +14,8 @@ if(TARGET PkgConfig::QUICKFIX)
 endif()
 
 if(TARGET PkgConfig::QUICKFIX AND TARGET fixmux AND TARGET fixmux-passwd)
-  foreach(scenario kill9 kill9-pending kill9-delivery logout-mid-flow venue-gaps reset)
+  foreach(scenario kill9 kill9-pending kill9-delivery logout-mid-flow venue-gaps reset
+                   reset-flow)
     add_test(NAME fixmux_qf/${scenario}
              COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/qf/run_qf.sh
                      $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-passwd>

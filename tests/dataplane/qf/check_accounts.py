@@ -5,8 +5,9 @@
 
 Reads the venue's venue.log and each user's sent.log and er.log (formats in qf_venue.cpp and
 qf_user.cpp) and checks, for every user:
-  - every ClOrdID it sent reached the venue exactly once as a new order, and the venue got no
-    order nobody sent; a second copy at the venue is a failure unless it carries
+  - every ClOrdID it sent reached the venue exactly once as a new order, or was refused by
+    fixmux itself (an ExecutionReport OrdStatus=8 whose ExecID starts with FIXMUX-REJ-, then
+    it must not have reached the venue), and the venue got no order nobody sent; a second copy at the venue is a failure unless it carries
     PossDupFlag=Y and --allow-venue-dup-possdup is given (an answer to the venue's own
     ResendRequest, which the venue recognises by ClOrdID);
   - every ExecutionReport it got is for one of its own ClOrdIDs (none reached the wrong user);
@@ -20,6 +21,8 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
+
+LOCAL_REJECT = "FIXMUX-REJ-"  # ExecIDs of fixmux's own rejects (control/ctl_mux_fwd.c)
 
 
 def lines(path):
@@ -50,23 +53,30 @@ def check(venue_dir, user_dirs, allow_dup_possdup):
         if len(mine) != len(sent):
             hard.append("%s: its own ClOrdIDs repeat" % name)
         all_sent |= mine
+        ers = lines(os.path.join(udir, "er.log"))
+        local = {w[0] for w in ers if w[1].startswith(LOCAL_REJECT) and w[2] == "8"}
         for cl in sorted(mine):
+            if cl in local:
+                if new_orders[cl]:
+                    hard.append("%s: order %s refused by fixmux reached the venue" % (name, cl))
+                continue
             if new_orders[cl] == 0:
                 late.append("%s: order %s never reached the venue" % (name, cl))
             elif new_orders[cl] > 1:
                 hard.append("%s: order %s reached the venue %d times" % (name, cl, new_orders[cl]))
         got = defaultdict(lambda: [0, 0])  # ExecID -> [without PossDup, with PossDup]
-        for w in lines(os.path.join(udir, "er.log")):
+        for w in ers:
             cl, ex, st, pd = w
             if cl not in mine:
                 hard.append("%s: got ExecutionReport %s for %s, not its order" % (name, ex, cl))
                 continue
-            if ex not in venue_execs[cl]:
+            if ex not in venue_execs[cl] and cl not in local:
                 hard.append("%s: got ExecID %s the venue never sent" % (name, ex))
             got[ex][1 if pd == "Y" else 0] += 1
         expected = set()
         for cl in mine:
             expected |= venue_execs[cl]
+        expected |= {w[1] for w in ers if w[0] in local and w[1].startswith(LOCAL_REJECT)}
         for ex, (plain, dup) in sorted(got.items()):
             if plain > 1:
                 hard.append("%s: ExecID %s arrived %d times without PossDupFlag=Y" % (name, ex, plain))

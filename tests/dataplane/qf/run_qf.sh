@@ -31,6 +31,8 @@
 #               store); at alice's next Logon the venue asks fixmux to resend them.
 #   reset       alice's TCP connection is reset (ss -K) while both users have open orders; the
 #               venue cancels open orders when its session ends.
+#   reset-flow  alice's connection is reset while bob keeps sending orders into his logout
+#               cycle (fixmux's Logout held back from him for 0.5 s).
 # Each scenario ends with check_accounts.py (ClOrdID and ExecID accounting on the users' side
 # against the venue's log). Exit 0 pass, 1 fail, 77 skip (not root, no TAP).
 # FIXMUX_QF_KEEP=1 keeps the work directory (logs, stores, journals).
@@ -364,6 +366,39 @@ scenario_kill9-delivery() {
 	venue_stop
 }
 
+scenario_reset-flow() {
+	# alice's TCP connection is reset while bob keeps sending orders; fixmux's Logout is held
+	# back from bob for 0.5 s (the kernel's side of the TAP changes its MAC) so that his orders
+	# keep arriving during the logout cycle. Each of them must reach the venue once or be
+	# refused by fixmux with a reject that reaches bob (check_accounts.py knows fixmux's
+	# rejects by their ExecIDs).
+	VENUE_ARGS=(--fill-delay-ms 60000 --cancel-on-logout)
+	venue_start
+	fixmux_start
+	user_start alice 5 50 A
+	user_start bob 400 150 B
+	wait_for 20 "alice's acknowledgements" at_least "$WORK/alice/er.log" ' 0 [YN]$' 5
+	wait_for 20 "bob's 100" at_least "$WORK/bob/sent.log" . 100
+	kill -STOP "${USER_PID[alice]}"
+	local sport
+	sport=$(in_ns ss -tnpH state established 'dport = :9878' |
+		awk -v pid="pid=${USER_PID[alice]}," 'index($0, pid) { split($3, a, ":"); print a[2] }')
+	[ -n "$sport" ] || fail "alice's connection not found"
+	ip -n "$NS" link set fmxc0 address 02:00:c6:12:00:99
+	in_ns ss -K -t state established "sport = :$sport" >/dev/null
+	wait_for 10 "bob logged out by fixmux" grep -q "user bob on SIM.Orders: logged out" "$WORK/fixmux.err"
+	sleep 0.5
+	ip -n "$NS" link set fmxc0 address 02:00:c6:12:00:01
+	kill -CONT "${USER_PID[alice]}"
+	wait_for 40 "bob sent all" test -e "$WORK/bob/sent.done"
+	accounts --wait 20 || fail "accounting after alice's reset with bob's orders flowing"
+	echo "refused by fixmux: $(count "$WORK/bob/er.log" ' FIXMUX-REJ-[0-9]+ 8 ')"
+	user_stop alice
+	user_stop bob
+	fixmux_stop
+	venue_stop
+}
+
 scenario_venue-gaps() {
 	# (1) Fills while the owners are offline: acknowledged at once, filled when told.
 	VENUE_ARGS=(--hold-fills)
@@ -461,7 +496,7 @@ scenario_reset() {
 }
 
 case "$SCENARIO" in
-kill9 | kill9-pending | kill9-delivery | kill9-venue | logout-mid-flow | venue-gaps | reset)
+kill9 | kill9-pending | kill9-delivery | kill9-venue | logout-mid-flow | venue-gaps | reset | reset-flow)
 	"scenario_$SCENARIO"
 	;;
 *) fail "unknown scenario $SCENARIO" ;;

@@ -64,6 +64,12 @@ def main():
                  venue=VENUE + ["nos C-1 N"])
     ok &= expect("a report the venue never sent", 1, "the venue never sent",
                  alice_er=ALICE_ER + ["A-1 A-1.9 2 N"])
+    ok &= expect("an order refused by fixmux itself", 0, "bob: 2 orders",
+                 bob_sent=BOB_SENT + ["B-2"], bob_er=BOB_ER + ["B-2 FIXMUX-REJ-1 8 N"])
+    ok &= expect("an order refused by fixmux that still reached the venue", 1,
+                 "refused by fixmux reached the venue",
+                 bob_sent=BOB_SENT + ["B-2"], bob_er=BOB_ER + ["B-2 FIXMUX-REJ-1 8 N"],
+                 venue=VENUE + ["nos B-2 N"])
     return 0 if ok else 1
 
 
