@@ -729,6 +729,7 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 		return NULL;
 	}
 	m->now = now;
+	m->start_ns = now;
 	m->route_compact_every = CTL_MUX_ROUTE_COMPACT;
 	m->cfg = cfg;
 	m->io = *io;

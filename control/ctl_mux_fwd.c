@@ -59,6 +59,9 @@ static const char *body_of(const struct fix_msg *m, size_t *len)
  * Client -> venue
  * ---------------------------------------------------------------------------------------- */
 
+static int pend_push(struct mux_user *u, const char *type, const char *body, size_t len,
+		     bool journal);
+
 /* The answer a user gets when its message cannot go to the venue: the message-specific reject
  * where FIX has one, BusinessMessageReject otherwise. */
 static void local_reject(struct mux_user *u, int64_t now, const struct fix_msg *msg,
@@ -71,8 +74,10 @@ static void local_reject(struct mux_user *u, int64_t now, const struct fix_msg *
 	const char *type;
 	if (!strcmp(t, "D")) {
 		type = "8";
-		char exec[32];
-		snprintf(exec, sizeof(exec), "FIXMUX-REJ-%llu", (unsigned long long)++m->exec_seq);
+		char exec[64];
+		/* Unique across restarts: the start time, then a counter. */
+		snprintf(exec, sizeof(exec), "FIXMUX-REJ-%llx-%llu",
+			 (unsigned long long)m->start_ns, (unsigned long long)++m->exec_seq);
 		put_s(&b, 37, "NONE");
 		if (id)
 			put(&b, 11, id->val, id->len);
@@ -114,7 +119,16 @@ static void local_reject(struct mux_user *u, int64_t now, const struct fix_msg *
 	}
 	if (b.n > b.cap)
 		return;
-	ctl_session_send_app(u->s, now, type, NULL, 0, b.p, b.n);
+	if (ctl_session_send_app(u->s, now, type, NULL, 0, b.p, b.n) != 0)
+		return;
+	/* The user's session is logging out (its venue just failed) but took the message in:
+	 * the answer waits for the user's next Logon, like any message for an offline user, so
+	 * that every message taken from a user is either forwarded or answered. */
+	if (pend_push(u, type, b.p, b.n, true) == 0)
+		m->counters[CTL_MUX_PENDING_STORED]++;
+	else
+		mux_log(m, "user %s: pending queue full or journal error: reject of %s lost",
+			m->cfg->users[u->user].name, t);
 }
 
 void mux_client_to_venue(struct mux_user *u, int64_t now, const struct fix_msg *msg)

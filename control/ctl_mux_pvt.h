@@ -101,6 +101,7 @@ struct ctl_mux {
 	struct logon_source sources[MUX_SOURCES];
 	char scratch[MUX_SCRATCH];
 	uint64_t exec_seq;              /* ExecIDs of local rejects */
+	int64_t start_ns;               /* creation time: makes those ExecIDs unique per run */
 	bool shutting_down;
 	int64_t now;                    /* time of the call running (callbacks carry none) */
 	size_t rx_cap;                  /* reassembly buffer per connection: 2 x max message */

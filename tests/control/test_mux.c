@@ -563,3 +563,32 @@ Test(mux, every_counter_has_a_distinct_name)
 			cr_assert_str_neq(ctl_mux_counter_names[i], ctl_mux_counter_names[k]);
 	}
 }
+
+Test(mux, an_order_taken_while_the_venue_fails_is_answered_at_the_next_logon)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	/* The venue logs out; fixmux handles it and starts logging the users out ... */
+	ctl_session_logout(W.venue.s, W.now, "venue crash");
+	feed_frames(&W.to_mux_venue, to_mux, NULL);
+	feed_frames(&W.venue.in, to_venue, NULL);
+	feed_frames(&W.to_mux_venue, to_mux, NULL);
+	ctl_mux_poll(W.mux, W.now);
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_DOWN);
+	/* ... but alice's order crosses fixmux's Logout on the wire. */
+	int seen = W.venue_orders_seen;
+	user_order(0, "A-late");
+	pump();
+	cr_assert_eq(W.venue_orders_seen, seen, "nothing reaches a venue that is down");
+	cr_assert_not(ctl_session_logged_on(W.user[0].s));
+	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 1, "the answer waits for alice");
+	/* alice comes back: she learns what became of her order. */
+	user_connect(0);
+	pump();
+	cr_assert(ctl_session_logged_on(W.user[0].s));
+	cr_assert_eq(count_rx(0, "8", "A-late"), 1);
+	cr_assert(strstr(W.user[0].rx[W.user[0].n_rx - 1].text, "not available"), "'%s'",
+		  W.user[0].rx[W.user[0].n_rx - 1].text);
+	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 0);
+}
