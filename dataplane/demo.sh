@@ -16,6 +16,7 @@
 # venue simulator exited 0; 1 otherwise.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/dataplane/fmx_ns.sh"
 DURATION=0
 ORDER_RATE=20
 KEEP=
@@ -56,8 +57,7 @@ cleanup() {
 	local rc=$?
 	set +e
 	for pid in $USERS_PID $FMX_PID $VSIM_PID; do kill -KILL "$pid" 2>/dev/null; done
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
+	ns_destroy
 	if [ -n "$KEEP" ]; then echo "demo: logs, journals and statistics kept in $WORK"; else rm -rf "$WORK"; fi
 	exit $rc
 }
@@ -75,9 +75,7 @@ for old in $(ip netns list 2>/dev/null | awk '/^fixmux-demo-[0-9]+/ {print $1}')
 done
 rm -rf "$WORK"
 mkdir -p "$WORK"
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ns_create
 
 echo "demo-secret" >"$WORK/pw"
 HASH=$("$PASSWD" <"$WORK/pw")
@@ -149,17 +147,10 @@ ip netns exec "$NS" "$FIXMUX" -l 0 --file-prefix="fixmux-demo-$$" --huge-unlink 
 	--config "$WORK/fixmux.ini" --stats-file "$WORK/fixmux.json" \
 	>"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
 FMX_PID=$!
-for _ in $(seq 200); do
-	grep -q "listening on" "$WORK/fixmux.out" 2>/dev/null && break
-	kill -0 "$FMX_PID" 2>/dev/null || { cat "$WORK/fixmux.err" >&2; echo "demo: fixmux failed to start" >&2; exit 1; }
-	sleep 0.05
-done
-grep -q "listening on" "$WORK/fixmux.out" || { echo "demo: fixmux not listening after 10 s" >&2; exit 1; }
-configure_tap() {
-	ip -n "$NS" link set "$1" address "$2"
-	ip -n "$NS" link set "$1" txqueuelen 10000
-	ip -n "$NS" addr add "$3" dev "$1"
-	ip -n "$NS" link set "$1" up
+wait_listening "$FMX_PID" "$WORK/fixmux.out" || {
+	cat "$WORK/fixmux.err" >&2
+	echo "demo: fixmux did not start" >&2
+	exit 1
 }
 configure_tap fmxdc0 02:00:c6:12:00:01 198.18.0.1/24
 configure_tap fmxdv0 02:00:c6:12:01:01 198.18.1.1/24
@@ -179,18 +170,6 @@ ip netns exec "$NS" /usr/bin/python3 "$here/dataplane/demo/demo_users.py" \
 	--host 198.18.0.2 --port 9878 --password-file "$WORK/pw" --order-rate "$ORDER_RATE" \
 	--summary "$WORK/users.json" >"$WORK/users.log" 2>&1 &
 USERS_PID=$!
-
-# json FILE KEY...: values of a flat JSON object, 0 when missing
-json() {
-	/usr/bin/python3 - "$@" <<'PY'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception:
-    d = {}
-print(" ".join(str(d.get(k, 0)) for k in sys.argv[2:]))
-PY
-}
 
 show() {
 	local t=$1

@@ -36,6 +36,7 @@
 # every order got its ExecutionReport and that the histogram files are consistent. Never
 # checks a timing. Exit 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../dataplane/fmx_ns.sh"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=$ROOT/build
@@ -77,8 +78,6 @@ QFDICT=${FIXMUX_QUICKFIX_REF:-/work/shared/reference/quickfix}/spec/FIX44.xml
 NS=fmx-bench-$$
 FMX_PID= VSIM_PID= QF_PID=
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 cleanup() {
 	local rc=$?
@@ -87,8 +86,7 @@ cleanup() {
 	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
 	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
 	[ -n "$QF_PID" ] && kill -KILL "$QF_PID" 2>/dev/null && wait "$QF_PID" 2>/dev/null
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
+	ns_destroy
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		echo "--- fixmux stderr"; tail -n 20 "$OUT/fixmux.err" 2>/dev/null
 		echo "--- venue simulator"; tail -n 20 "$OUT/vsim.log" 2>/dev/null
@@ -118,9 +116,7 @@ DIRECT_USERS=$(( USERS < 62 ? USERS : 62 ))
 
 mkdir -p "$OUT"
 rm -rf "$OUT/store" "$OUT/vsim"
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ns_create
 
 echo "bench-secret-$$" >"$OUT/pw"
 HASH=$("$PASSWD" <"$OUT/pw")
@@ -171,18 +167,7 @@ ip netns exec "$NS" "$FIXMUX" "${MEM[@]}" --no-pci --no-telemetry -l 0 \
 	--config "$OUT/fixmux.ini" --stats-file "$OUT/fixmux-stats.json" \
 	>"$OUT/fixmux.out" 2>"$OUT/fixmux.err" &
 FMX_PID=$!
-for _ in $(seq 200); do
-	grep -q "listening on" "$OUT/fixmux.out" 2>/dev/null && break
-	kill -0 "$FMX_PID" 2>/dev/null || fail "fixmux died at start-up"
-	sleep 0.05
-done
-grep -q "listening on" "$OUT/fixmux.out" || fail "fixmux not up after 10 s"
-configure_tap() {
-	ip -n "$NS" link set "$1" address "$2"
-	ip -n "$NS" link set "$1" txqueuelen 10000
-	ip -n "$NS" addr add "$3" dev "$1"
-	ip -n "$NS" link set "$1" up
-}
+wait_listening "$FMX_PID" "$OUT/fixmux.out" || fail "fixmux did not start within 10 s"
 configure_tap fmxbc0 02:00:c6:12:00:01 198.18.0.1/24
 configure_tap fmxbv0 02:00:c6:12:01:01 198.18.1.1/24
 

@@ -19,6 +19,7 @@
 # is still online. Exit 0 pass, 1 fail, 77 skip (not root, no TAP).
 # FIXMUX_E2E_KEEP=1 keeps the work directory (logs, journals, stats).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../../dataplane/fmx_ns.sh"
 
 FIXMUX=$1
 VSIM=$2
@@ -50,23 +51,12 @@ WORK=$(mktemp -d /tmp/fixmux-e2e.XXXXXX)
 FMX_PID=
 VSIM_PID=
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
 cleanup() {
 	local rc=$?
 	set +e
 	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
 	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
+	ns_destroy
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		echo "--- fixmux stdout"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
 		echo "--- fixmux stderr"; tail -n 40 "$WORK/fixmux.err" 2>/dev/null
@@ -88,20 +78,7 @@ in_ns() {
 	ip netns exec "$NS" "$@"
 }
 
-# json FILE KEY: one value of a flat JSON object
-json() {
-	"$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
-
-expect() {
-	local what=$1 got=$2 want=$3
-	[ "$got" = "$want" ] || fail "$what = $got, wanted $want"
-	echo "ok: $what = $got"
-}
-
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ns_create
 
 echo "e2e-secret-$$" >"$WORK/pw"
 HASH=$("$PASSWD" <"$WORK/pw")
@@ -175,22 +152,8 @@ ip netns exec "$NS" "$FIXMUX" --no-huge --no-shconf --no-pci --no-telemetry -l 0
 	--config "$WORK/fixmux.ini" --stats-file "$WORK/stats.json" \
 	>"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
 FMX_PID=$!
-for _ in $(seq 200); do
-	grep -q "listening on" "$WORK/fixmux.out" 2>/dev/null && break
-	kill -0 "$FMX_PID" 2>/dev/null || fail "fixmux died at start-up"
-	sleep 0.05
-done
-grep -q "listening on" "$WORK/fixmux.out" || fail "fixmux not up after 10 s"
+wait_listening "$FMX_PID" "$WORK/fixmux.out" || fail "fixmux did not start within 10 s"
 
-# The kernel side of each TAP: its own MAC (net_tap gives it the PMD's), a deep queue (the PMD
-# reads one packet per read() and falls behind now and then on 2 shared cores), an address.
-configure_tap() {
-	local dev=$1 mac=$2 ip=$3
-	ip -n "$NS" link set "$dev" address "$mac"
-	ip -n "$NS" link set "$dev" txqueuelen 10000
-	ip -n "$NS" addr add "$ip" dev "$dev"
-	ip -n "$NS" link set "$dev" up
-}
 configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
 [ "$MODE" = one-port ] || configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
 

@@ -13,6 +13,7 @@
 #
 # Exit 0 pass, 1 fail, 77 skip (not root, no TAP). FIXMUX_E2E_KEEP=1 keeps the work directory.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../../dataplane/fmx_ns.sh"
 
 FIXMUX=$1
 VSIM=$2
@@ -27,24 +28,13 @@ FMX_PID=
 VSIM_PID=
 CAP_PID=
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
 cleanup() {
 	local rc=$?
 	set +e
 	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
 	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
 	[ -n "$CAP_PID" ] && kill -KILL "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
+	ns_destroy
 	rm -rf "/var/run/dpdk/$PREFIX"
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		echo "--- fixmux stdout"; tail -n 10 "$WORK/fixmux.out" 2>/dev/null
@@ -71,9 +61,7 @@ grep -q "/var/run/dpdk/$PREFIX/dpdk_telemetry.v2" "$WORK/none.err" ||
 	fail "fixmuxctl without a fixmux does not name the socket: $(cat "$WORK/none.err")"
 echo "ok: no fixmux running: $(cat "$WORK/none.err")"
 
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ns_create
 
 echo "ctl-secret-$$" >"$WORK/pw"
 HASH=$("$PASSWD" <"$WORK/pw")
@@ -116,20 +104,8 @@ ip netns exec "$NS" "$FIXMUX" --no-huge --no-pci -l 0 -m 256 --file-prefix="$PRE
 	--config "$WORK/fixmux.ini" --stats-file "$WORK/stats.json" \
 	>"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
 FMX_PID=$!
-for _ in $(seq 200); do
-	grep -q "listening on" "$WORK/fixmux.out" 2>/dev/null && break
-	kill -0 "$FMX_PID" 2>/dev/null || fail "fixmux died at start-up"
-	sleep 0.05
-done
-grep -q "listening on" "$WORK/fixmux.out" || fail "fixmux not up after 10 s"
+wait_listening "$FMX_PID" "$WORK/fixmux.out" || fail "fixmux did not start within 10 s"
 
-configure_tap() {
-	local dev=$1 mac=$2 ip=$3
-	ip -n "$NS" link set "$dev" address "$mac"
-	ip -n "$NS" link set "$dev" txqueuelen 10000
-	ip -n "$NS" addr add "$ip" dev "$dev"
-	ip -n "$NS" link set "$dev" up
-}
 configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
 configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
 

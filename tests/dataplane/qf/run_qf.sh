@@ -37,6 +37,7 @@
 # against the venue's log). Exit 0 pass, 1 fail, 77 skip (not root, no TAP).
 # FIXMUX_QF_KEEP=1 keeps the work directory (logs, stores, journals).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../../dataplane/fmx_ns.sh"
 
 FIXMUX=$1
 PASSWD=$2
@@ -51,24 +52,13 @@ FMX_PID=
 VENUE_PID=
 declare -A USER_PID=()
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
 cleanup() {
 	local rc=$?
 	set +e
 	for u in "${!USER_PID[@]}"; do kill -KILL "${USER_PID[$u]}" 2>/dev/null; done
 	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
 	[ -n "$VENUE_PID" ] && kill -KILL "$VENUE_PID" 2>/dev/null && wait "$VENUE_PID" 2>/dev/null
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
+	ns_destroy
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		echo "--- fixmux stdout"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
 		echo "--- fixmux stderr"; tail -n 40 "$WORK/fixmux.err" 2>/dev/null
@@ -113,9 +103,7 @@ at_least() {
 	[ "$(count "$1" "$2")" -ge "$3" ]
 }
 
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ns_create
 mkdir -p "$WORK/venue" "$WORK/alice" "$WORK/bob"
 
 echo "qf-secret-$$" >"$WORK/pw"
@@ -150,15 +138,6 @@ sessions = SIM.Orders
 password_hash = $HASH
 sessions = SIM.Orders
 EOF
-
-# The kernel side of each TAP: its own MAC, a deep queue, an address (as run_e2e.sh does).
-configure_tap() {
-	local dev=$1 mac=$2 ip=$3
-	ip -n "$NS" link set "$dev" address "$mac"
-	ip -n "$NS" link set "$dev" txqueuelen 10000
-	ip -n "$NS" addr add "$ip" dev "$dev"
-	ip -n "$NS" link set "$dev" up
-}
 
 # fixmux_start: fixmux on the same configuration and store each time. Its TAP devices are
 # born with it (and die with it), so their kernel side is configured again after each start.

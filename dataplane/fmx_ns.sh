@@ -1,0 +1,72 @@
+# Shell helpers shared by the scripts that run fixmux in a private network namespace: the demo
+# (dataplane/demo.sh), the end-to-end tests (tests/dataplane/*/run_*.sh) and the latency
+# harness (bench/harness/run.sh). Source it; it defines functions only. Callers set NS (the
+# namespace) before using the ones that need it.
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# ns_create: the namespace with loopback up and IPv6 off (the tests speak IPv4 only).
+ns_create() {
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+}
+
+# ns_destroy: kills whatever still runs inside and removes the namespace.
+ns_destroy() {
+	local pid
+	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	return 0
+}
+
+# configure_tap DEV MAC ADDR/PREFIX: the kernel's side of one of fixmux's TAP ports: its own
+# MAC (net_tap gives it the PMD's), a deep queue (the PMD reads one packet per read() and
+# falls behind now and then on 2 shared cores), an address.
+configure_tap() {
+	local dev=$1 mac=$2 ip=$3
+	ip -n "$NS" link set "$dev" address "$mac"
+	ip -n "$NS" link set "$dev" txqueuelen 10000
+	ip -n "$NS" addr add "$ip" dev "$dev"
+	ip -n "$NS" link set "$dev" up
+}
+
+# wait_listening PID OUTFILE: until fixmux (PID) says "listening on" in OUTFILE; 1 if it died
+# or did not within 10 s.
+wait_listening() {
+	local pid=$1 out=$2
+	for _ in $(seq 200); do
+		grep -q "listening on" "$out" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	grep -q "listening on" "$out"
+}
+
+# json FILE KEY...: values of a flat JSON object (0 for a missing key), space-separated.
+json() {
+	/usr/bin/python3 - "$@" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception:
+    d = {}
+print(" ".join(str(d.get(k, 0)) for k in sys.argv[2:]))
+PY
+}
+
+# expect WHAT GOT WANT
+expect() {
+	local what=$1 got=$2 want=$3
+	[ "$got" = "$want" ] || fail "$what = $got, wanted $want"
+	echo "ok: $what = $got"
+}
