@@ -10,7 +10,7 @@ fi
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       dpdk dpdk-dev libdpdk-dev python3-pyelftools
       libhyperscan-dev libcriterion-dev libquickfix-dev libinih-dev libcrypt-dev
-      iproute2 tshark python3-scapy gnuplot-nox valgrind)
+      iproute2 ethtool tshark python3-scapy gnuplot-nox valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
