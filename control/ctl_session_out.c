@@ -193,27 +193,9 @@ void ctl_send_gap_fill(struct ctl_session *s, int64_t now, uint64_t seq, uint64_
 
 const char *ctl_reason_text(int reason)
 {
-	switch (reason) {
-	case FIX_RJ_INVALID_TAG: return "Invalid tag number";
-	case FIX_RJ_REQUIRED_TAG_MISSING: return "Required tag missing";
-	case FIX_RJ_TAG_NOT_DEFINED_FOR_MSGTYPE: return "Tag not defined for this message type";
-	case FIX_RJ_UNDEFINED_TAG: return "Undefined Tag";
-	case FIX_RJ_TAG_WITHOUT_VALUE: return "Tag specified without a value";
-	case FIX_RJ_VALUE_OUT_OF_RANGE: return "Value is incorrect (out of range) for this tag";
-	case FIX_RJ_INCORRECT_DATA_FORMAT: return "Incorrect data format for value";
-	case FIX_RJ_DECRYPTION_PROBLEM: return "Decryption problem";
-	case FIX_RJ_SIGNATURE_PROBLEM: return "Signature problem";
-	case FIX_RJ_COMPID_PROBLEM: return "CompID problem";
-	case FIX_RJ_SENDING_TIME_ACCURACY: return "SendingTime accuracy problem";
-	case FIX_RJ_INVALID_MSGTYPE: return "Invalid MsgType";
-	case FIX_RJ_TAG_APPEARS_MORE_THAN_ONCE: return "Tag appears more than once";
-	case FIX_RJ_TAG_OUT_OF_ORDER: return "Tag specified out of required order";
-	case FIX_RJ_REPEATING_GROUP_ORDER: return "Repeating group fields out of order";
-	case FIX_RJ_INCORRECT_NUMINGROUP: return "Incorrect NumInGroup count for repeating group";
-	case FIX_RJ_NON_DATA_VALUE_INCLUDES_DELIMITER:
-		return "Non Data value includes field delimiter (SOH character)";
-	default: return "Other";
-	}
+	/* fixcodec keeps the texts QuickFIX writes (the scenarios compare them literally). */
+	const char *t = fix_reject_text(reason);
+	return t != NULL ? t : "Other";
 }
 
 /* Routing fields of m turned around for our answer: OnBehalfOf* (115/116/144) of the message

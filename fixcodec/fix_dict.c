@@ -100,7 +100,7 @@ const char *fix_reject_text(int reason)
 	case FIX_RJ_REPEATING_GROUP_ORDER: return "Repeating group fields out of order";
 	case FIX_RJ_INCORRECT_NUMINGROUP: return "Incorrect NumInGroup count for repeating group";
 	case FIX_RJ_NON_DATA_VALUE_INCLUDES_DELIMITER:
-		return "Non Data value includes field delimiter";
+		return "Non Data value includes field delimiter (SOH character)";
 	default: return NULL;
 	}
 }
