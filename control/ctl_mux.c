@@ -24,6 +24,7 @@ const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS] = {
 	"venue_failures",       "garbled",            "journal_errors",
 	"rate_limited",         "filter_denied",      "filter_alerts",
 	"logon_storm_refused",  "route_snapshots",    "possresend_dropped",
+	"venue_busy",
 };
 
 void mux_log(struct ctl_mux *m, const char *fmt, ...)

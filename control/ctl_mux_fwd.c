@@ -145,6 +145,13 @@ void mux_client_to_venue(struct mux_user *u, int64_t now, const struct fix_msg *
 		local_reject(u, now, msg, id, "venue session not available");
 		return;
 	}
+	/* Back-pressure from the venue connection: refuse now rather than queue without bound
+	 * (a venue that stops reading must not make fixmux drop the session for everyone). */
+	if (m->io.venue_busy && m->io.venue_busy(m->io.arg, v->idx)) {
+		m->counters[CTL_MUX_VENUE_BUSY]++;
+		local_reject(u, now, msg, id, "venue session busy: not sent, try again");
+		return;
+	}
 	/* Protect the shared venue session: the user's rate, the session's rate, then the rules.
 	 * Whatever is refused here never reaches the venue and is answered to the sender. */
 	if (!ctl_bucket_take(&u->bucket, now)) {

@@ -40,6 +40,10 @@ struct ctl_mux_io {
 	void (*venue_close)(void *arg, uint32_t vs, const char *why);
 	/* control-path log line (may be NULL) */
 	void (*log)(void *arg, const char *line);
+	/* May be NULL. True while the venue connection cannot take more (its send queue and
+	 * backlog are nearly full): client messages for it are then refused to their senders
+	 * ("venue session busy") instead of piling up until the connection must be dropped. */
+	bool (*venue_busy)(void *arg, uint32_t vs);
 };
 
 enum ctl_mux_counter {
@@ -64,6 +68,7 @@ enum ctl_mux_counter {
 	CTL_MUX_LOGON_STORM_REFUSED,  /* connections refused: too many failed logons from there */
 	CTL_MUX_ROUTE_SNAPSHOTS,      /* routing records compacted into a snapshot */
 	CTL_MUX_POSSRESEND_DROPPED,   /* PossResend of an ID already forwarded: not sent again */
+	CTL_MUX_VENUE_BUSY,           /* refused to the sender: the venue connection pushed back */
 	CTL_MUX__COUNTERS
 };
 extern const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS];

@@ -227,6 +227,18 @@ static void io_venue_send(void *arg, uint32_t vs, const char *bytes, size_t len)
 		a->ctr[FMX_BYTES_TO_VENUES] += len;
 }
 
+/* The venue connection is busy when its backlog is nearly full: the margin leaves room for
+ * the session's own messages (heartbeats, resend answers) and for the message in hand. */
+#define FMX_VENUE_BUSY_MARGIN 16
+
+static bool io_venue_busy(void *arg, uint32_t vs)
+{
+	const struct fmx_app *a = arg;
+	if (vs >= a->cfg->n_sessions)
+		return false;
+	return a->venues[vs].bl_n >= FMX_BACKLOG - FMX_VENUE_BUSY_MARGIN;
+}
+
 static void io_venue_close(void *arg, uint32_t vs, const char *why)
 {
 	struct fmx_app *a = arg;
@@ -259,6 +271,7 @@ void fmx_io_init(struct fmx_app *a, struct ctl_mux_io *io)
 		.venue_send = io_venue_send,
 		.venue_close = io_venue_close,
 		.log = io_log,
+		.venue_busy = io_venue_busy,
 	};
 }
 

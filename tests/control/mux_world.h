@@ -59,6 +59,7 @@ static struct world {
 	bool venue_wanted;          /* mux asked to connect */
 	bool venue_refuses;         /* the venue answers Logons with Logout */
 	bool venue_closing;         /* the venue closed: reported after its last bytes */
+	bool venue_busy;            /* the venue connection pushes back */
 	int n_refused_conns;
 	int64_t now;
 	/* the venue's exchange */
@@ -121,6 +122,13 @@ static void mx_venue_close(void *arg, uint32_t vs, const char *why)
 		W.venue.connected = false;
 		ctl_session_disconnected(W.venue.s, W.now);
 	}
+}
+
+static bool mx_venue_busy(void *arg, uint32_t vs)
+{
+	(void)arg;
+	(void)vs;
+	return W.venue_busy;
 }
 
 static void mx_log(void *arg, const char *line)
@@ -352,8 +360,8 @@ static struct ctl_session *make_session(enum ctl_role role, const char *us, cons
 
 static void mux_start(void)
 {
-	struct ctl_mux_io io = {NULL, mx_client_send, mx_client_close, mx_venue_connect,
-				mx_venue_send, mx_venue_close, mx_log};
+	struct ctl_mux_io io = {NULL,	       mx_client_send, mx_client_close, mx_venue_connect,
+				mx_venue_send, mx_venue_close, mx_log,	       mx_venue_busy};
 	char err[256];
 	W.mux = ctl_mux_create(&W.cfg, &io, W.now, err, sizeof(err));
 	cr_assert_not_null(W.mux, "%s", err);

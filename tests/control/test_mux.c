@@ -495,8 +495,8 @@ Test(protect, a_bad_rule_refuses_to_start_naming_it)
 	g_session_extra = "";
 	char err[256];
 	cr_assert_eq(ctl_config_load_string(&W.cfg, ini, "bad.ini", err, sizeof(err)), 0, "%s", err);
-	struct ctl_mux_io io = {NULL, mx_client_send, mx_client_close, mx_venue_connect,
-				mx_venue_send, mx_venue_close, mx_log};
+	struct ctl_mux_io io = {NULL,	       mx_client_send, mx_client_close, mx_venue_connect,
+				mx_venue_send, mx_venue_close, mx_log,	       NULL};
 	struct ctl_mux *mux = ctl_mux_create(&W.cfg, &io, 0, err, sizeof(err));
 	cr_assert_null(mux);
 	cr_assert(strstr(err, "broken"), "the error names the rule: %s", err);
@@ -591,4 +591,26 @@ Test(mux, an_order_taken_while_the_venue_fails_is_answered_at_the_next_logon)
 	cr_assert(strstr(W.user[0].rx[W.user[0].n_rx - 1].text, "not available"), "'%s'",
 		  W.user[0].rx[W.user[0].n_rx - 1].text);
 	cr_assert_eq(ctl_mux_user_pending(W.mux, 0, 0), 0);
+}
+
+Test(mux, a_venue_that_pushes_back_gets_no_more_and_senders_are_told)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	W.venue_busy = true;
+	user_order(0, "A-1");
+	user_order(1, "B-1");
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 0, "nothing more for a venue connection that is full");
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_VENUE_BUSY), 2);
+	cr_assert_eq(count_rx(0, "8", "A-1"), 1, "alice is told at once");
+	cr_assert(strstr(W.user[0].rx[W.user[0].n_rx - 1].text, "busy"), "'%s'",
+		  W.user[0].rx[W.user[0].n_rx - 1].text);
+	cr_assert_eq(ctl_mux_venue_state(W.mux, 0), CTL_VS_UP, "the session stays up for all");
+	W.venue_busy = false;
+	user_order(0, "A-2");
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 1);
+	cr_assert_eq(count_rx(0, "8", "A-2"), 1);
 }
