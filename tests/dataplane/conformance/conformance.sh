@@ -16,22 +16,13 @@
 # stop: kills both, removes NS and (unless FIXMUX_CONFORMANCE_KEEP=1) WORK.
 # Exit 0 pass, 1 fail, 77 skip (not root, no TAP device).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../../dataplane/fmx_ns.sh"
 
 CMD=${1:-}
 WORK=${2:-}
 NS=${3:-}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CLIENT_PEER=198.18.0.2:9878
-
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
 
 need_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP devices)"
@@ -58,12 +49,12 @@ stop() {
 		rm -f "$WORK/$p.pid"
 	done
 	if [ -n "$NS" ] && ip netns list 2>/dev/null | grep -qw "^$NS"; then
-		for p in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-		ip netns del "$NS" 2>/dev/null
+		ns_destroy
 	fi
 }
 
-# json KEY: one value of fixmux's stats file (a flat JSON object)
+# json KEY: one value of fixmux's stats file (a flat JSON object); replaces fmx_ns.sh's
+# python-based json FILE KEY...
 # (sed, not a JSON parser: it runs a few times per scenario, and the file is fixmux's own
 # one-key-per-line output; fixmux renames a complete file into place, so it is never partial)
 json() {
@@ -106,18 +97,8 @@ fixmux_up() {
 	done
 	[ -s "$WORK/stats.json" ] || { logs; stop; fail "fixmux not up after 10 s"; }
 
-	# The kernel side of each TAP (as in tests/dataplane/fixmux_e2e/run_e2e.sh): its own MAC,
-	# a deep queue (the PMD reads one packet per read() on 2 shared cores), an address.
-	local dev mac ip
-	while read -r dev mac ip; do
-		ip -n "$NS" link set "$dev" address "$mac"
-		ip -n "$NS" link set "$dev" txqueuelen 10000
-		ip -n "$NS" addr add "$ip" dev "$dev"
-		ip -n "$NS" link set "$dev" up
-	done <<-TAPS
-		fmxc0 02:00:c6:12:00:01 198.18.0.1/24
-		fmxv0 02:00:c6:12:01:01 198.18.1.1/24
-	TAPS
+	configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
+	configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
 }
 
 # fixmux_restart: a clean fixmux (empty store) in the same namespace, the simulator kept.
@@ -139,10 +120,7 @@ start() {
 	mkdir -p "$WORK/vsim" || fail "cannot create $WORK"
 	sed "s|@STORE@|$WORK/store|" "$HERE/fixmux.ini.in" >"$WORK/fixmux.ini"
 
-	ip netns add "$NS" || fail "ip netns add $NS"
-	ip -n "$NS" link set lo up
-	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
+	ns_create || fail "cannot create namespace $NS"
 	fixmux_up "$fixmux"
 
 	setsid ip netns exec "$NS" "$vsim" --listen 198.18.1.1:9880 --mode echo --heartbeat-check \
