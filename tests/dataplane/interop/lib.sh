@@ -9,6 +9,7 @@
 # born there and nothing touches the root namespace.
 
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../../dataplane/fmx_ns.sh" # skip, fail, ns_create, ns_destroy
 
 PY=/usr/bin/python3 # Debian's, which has scapy (a pyenv python may shadow it in PATH)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,24 +22,13 @@ ECHO_PID=
 TSHARK_PID=
 STATS=$WORK/stats
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
 cleanup() {
 	local rc=$?
 	set +e
 	[ -n "$TSHARK_PID" ] && kill -TERM "$TSHARK_PID" 2>/dev/null && wait "$TSHARK_PID" 2>/dev/null
 	[ -n "$ECHO_PID" ] && kill -TERM "$ECHO_PID" 2>/dev/null && wait "$ECHO_PID" 2>/dev/null
 	# anything else still running in the namespace (kernel peers) goes too
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
+	ns_destroy
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		echo "--- kernel side of the TAP"; ip -n "$NS" -s link show dtap0 2>/dev/null
 		echo "--- echo log"; tail -n 30 "$WORK/echo.log" 2>/dev/null
@@ -55,13 +45,6 @@ check_prereqs() {
 	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
 	command -v ip >/dev/null || skip "no iproute2"
 	[ -x "$ECHO_BIN" ] || fail "no echo program at $ECHO_BIN"
-}
-
-ns_create() {
-	ip netns add "$NS"
-	ip -n "$NS" link set lo up
-	# No IPv6 chatter (router solicitations, MLD) in the captures and counters.
-	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 }
 
 # The port the echo program uses: a TAP device (default), or with PORT_KIND=af_packet a veth
