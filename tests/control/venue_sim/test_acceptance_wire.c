@@ -96,7 +96,11 @@ static void load_fmt(struct fmt *f)
 
 static void fmt_time(int64_t off_s, char *out, size_t cap)
 {
-	time_t t = time(NULL) + off_s;
+	/* The text has whole seconds, so it is up to a second behind the real time; and the
+	 * peer checks it a little later still. A scenario's "<TIME+121>" (more than the 120 s
+	 * tolerance ahead) would then sometimes be only 120 s ahead by the time it is checked:
+	 * future offsets are rounded up to keep their meaning. */
+	time_t t = time(NULL) + off_s + (off_s > 0 ? 1 : 0);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, cap, "%Y%m%d-%H:%M:%S", &tm);
