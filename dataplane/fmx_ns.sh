@@ -70,3 +70,26 @@ expect() {
 	[ "$got" = "$want" ] || fail "$what = $got, wanted $want"
 	echo "ok: $what = $got"
 }
+
+# min_ini CLIENT_PORT VENUE_PORT STORE_DIR HASH: the smallest valid fixmux configuration (one
+# CLOB venue, one Orders session, user alice), for tests that vary one thing around it.
+min_ini() {
+	cat <<EOF_INI
+[appliance]
+client_port = $1
+venue_port = $2
+client_address = 198.18.0.2/24
+venue_address = 198.18.1.2/24
+listen_port = 9878
+store_dir = $3
+[venue SIM]
+type = CLOB
+[session SIM.Orders]
+address = 198.18.1.1:9880
+sender_comp_id = FIXMUX
+target_comp_id = SIMVENUE
+[user alice]
+password_hash = $4
+sessions = SIM.Orders
+EOF_INI
+}

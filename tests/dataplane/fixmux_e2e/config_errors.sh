@@ -4,15 +4,11 @@
 # devices needed.
 #   config_errors.sh FIXMUX PASSWD
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../../dataplane/fmx_ns.sh"
 FIXMUX=$1
 PASSWD=$2
 WORK=$(mktemp -d /tmp/fixmux-cfgerr.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
 
 # expect_refusal NAME STATUS PATTERN ARGS...: fixmux ARGS must exit STATUS with PATTERN on stderr
 expect_refusal() {
@@ -27,24 +23,7 @@ expect_refusal() {
 
 HASH=$(echo "secret" | "$PASSWD")
 good_ini() {
-	cat <<EOF2
-[appliance]
-client_port = net_tap0
-venue_port = net_tap1
-client_address = 198.18.0.2/24
-venue_address = 198.18.1.2/24
-listen_port = 9878
-store_dir = $WORK/store
-[venue SIM]
-type = CLOB
-[session SIM.Orders]
-address = 198.18.1.1:9880
-sender_comp_id = FIXMUX
-target_comp_id = SIMVENUE
-[user alice]
-password_hash = $HASH
-sessions = SIM.Orders
-EOF2
+	min_ini net_tap0 net_tap1 "$WORK/store" "$HASH"
 }
 
 expect_refusal "no --" 2 "usage:" --no-huge

@@ -5,37 +5,16 @@
 # not have is refused at start-up with exit 1 and a message naming the key.
 #   null_ports.sh FIXMUX PASSWD
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../../dataplane/fmx_ns.sh"
 FIXMUX=$1
 PASSWD=$2
 WORK=$(mktemp -d /tmp/fixmux-null.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (EAL)"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root (EAL)"
 HASH=$(echo "secret" | "$PASSWD")
 ini() {
-	cat <<EOF2
-[appliance]
-client_port = $1
-venue_port = net_null1
-client_address = 198.18.0.2/24
-venue_address = 198.18.1.2/24
-listen_port = 9878
-store_dir = $WORK/store
-[venue SIM]
-type = CLOB
-[session SIM.Orders]
-address = 198.18.1.1:9880
-sender_comp_id = FIXMUX
-target_comp_id = SIMVENUE
-[user alice]
-password_hash = $HASH
-sessions = SIM.Orders
-EOF2
+	min_ini "$1" net_null1 "$WORK/store" "$HASH"
 }
 EAL=(--no-huge --no-shconf --no-pci --no-telemetry -l 0 -m 256 --file-prefix="fixmux_null_$$"
 	--vdev=net_null0 --vdev=net_null1)
