@@ -231,8 +231,9 @@ void mux_client_to_venue(struct mux_user *u, int64_t now, const struct fix_msg *
 		}
 	}
 	/* An unsubscribe ends the MDReqID's ownership once the venue has it. */
-	bool unsubscribe = has_key && kind == CTL_KEY_MDREQID && fix_find(msg, 263, 0) &&
-			   fix_find(msg, 263, 0)->len == 1 && fix_find(msg, 263, 0)->val[0] == '2';
+	const struct fix_field *sub = has_key && kind == CTL_KEY_MDREQID ? fix_find(msg, 263, 0)
+									  : NULL;
+	bool unsubscribe = sub && sub->len == 1 && sub->val[0] == '2';
 	size_t len;
 	const char *body = body_of(msg, &len);
 	uint64_t vseq = ctl_session_send_app(v->s, now, msg->hdr.msg_type, NULL, 0, body, len);
