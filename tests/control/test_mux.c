@@ -614,3 +614,31 @@ Test(mux, a_venue_that_pushes_back_gets_no_more_and_senders_are_told)
 	cr_assert_eq(W.venue_orders_seen, 1);
 	cr_assert_eq(count_rx(0, "8", "A-2"), 1);
 }
+
+static void md_request(int i, const char *id, char type)
+{
+	char body[160];
+	int n = snprintf(body, sizeof(body),
+			 "262=%s\001263=%c\001264=1\001267=1\001269=0\001146=1\00155=EUR/USD\001",
+			 id, type);
+	cr_assert_neq(ctl_session_send_app(W.user[i].s, W.now, "V", NULL, 0, body, (size_t)n), 0);
+}
+
+Test(mux, an_unsubscribed_mdreqid_may_be_used_by_another_user)
+{
+	user_connect(0);
+	user_connect(1);
+	pump();
+	md_request(0, "m1", '1');
+	pump();
+	md_request(1, "m1", '1');
+	pump();
+	cr_assert_eq(count_rx(1, "Y", NULL), 1, "alice owns m1: bob's request is refused locally");
+	md_request(0, "m1", '2'); /* alice unsubscribes */
+	pump();
+	md_request(1, "m1", '1');
+	pump();
+	cr_assert_eq(count_rx(1, "Y", NULL), 1, "after the unsubscribe bob's request goes through");
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_ID_CONFLICTS), 1);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_FORWARDED_TO_VENUE), 3);
+}
