@@ -918,3 +918,19 @@ void ctl_mux_set_route_compaction(struct ctl_mux *m, uint64_t records)
 {
 	m->route_compact_every = records ? records : 1;
 }
+
+/* Zero-copy input: for now every segment takes the copy path (the in-place forwarding is
+ * being built on this entry point; the contract is in ctl_mux.h). */
+void ctl_mux_client_segment(struct ctl_mux *m, uint32_t conn, char *buf, size_t len,
+			    size_t headroom, int64_t now)
+{
+	(void)headroom;
+	ctl_mux_client_bytes(m, conn, buf, len, now);
+}
+
+void ctl_mux_venue_segment(struct ctl_mux *m, uint32_t vs, char *buf, size_t len,
+			   size_t headroom, int64_t now)
+{
+	(void)headroom;
+	ctl_mux_venue_bytes(m, vs, buf, len, now);
+}

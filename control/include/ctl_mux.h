@@ -44,6 +44,17 @@ struct ctl_mux_io {
 	 * backlog are nearly full): client messages for it are then refused to their senders
 	 * ("venue session busy") instead of piling up until the connection must be dropped. */
 	bool (*venue_busy)(void *arg, uint32_t vs);
+	/* Zero-copy forwarding (both may be NULL: forwarded messages then go out through
+	 * client_send/venue_send as copies). Called only inside ctl_mux_client_segment() or
+	 * ctl_mux_venue_segment(), at most once per call: the segment's message was forwarded
+	 * with its header rewritten in place (new header in the segment's headroom, new trailer
+	 * where the old one was; the body bytes neither moved nor copied). msg/len lie within
+	 * [buf - headroom, buf + len) of that call. The owner transmits exactly those bytes on the
+	 * destination's connection, after anything sent to it earlier in the same call, and keeps
+	 * the buffer alive until transmitted (e.g. hands the mbuf itself to TCP) instead of
+	 * releasing it after the call. */
+	void (*client_send_inplace)(void *arg, uint32_t conn, const char *msg, size_t len);
+	void (*venue_send_inplace)(void *arg, uint32_t vs, const char *msg, size_t len);
 };
 
 enum ctl_mux_counter {
@@ -91,6 +102,14 @@ void ctl_mux_client_accepted(struct ctl_mux *m, uint32_t conn, uint32_t src, int
 /* Bytes received on it, in order. */
 void ctl_mux_client_bytes(struct ctl_mux *m, uint32_t conn, const char *bytes, size_t len,
 			  int64_t now);
+/* Zero-copy input, otherwise exactly like ctl_mux_client_bytes(): buf is writable, with
+ * headroom writable bytes in front of it, valid for the call. When the segment holds exactly
+ * one whole message and no earlier bytes wait in the connection's reassembly buffer, the
+ * message is parsed where it lies, and when it is forwarded with its body unchanged to one
+ * destination, its header is rewritten in place and handed to io.venue_send_inplace (see
+ * struct ctl_mux_io). Anything else takes the copy path. */
+void ctl_mux_client_segment(struct ctl_mux *m, uint32_t conn, char *buf, size_t len,
+			    size_t headroom, int64_t now);
 /* The connection is gone (peer closed or reset). After the multiplexer's own client_close
  * the slot is already free and this call is a no-op; the owner may reuse the id at once. */
 void ctl_mux_client_closed(struct ctl_mux *m, uint32_t conn, int64_t now);
@@ -98,6 +117,9 @@ void ctl_mux_client_closed(struct ctl_mux *m, uint32_t conn, int64_t now);
 void ctl_mux_venue_connected(struct ctl_mux *m, uint32_t vs, int64_t now);
 void ctl_mux_venue_bytes(struct ctl_mux *m, uint32_t vs, const char *bytes, size_t len,
 			 int64_t now);
+/* Zero-copy input from the venue, like ctl_mux_client_segment() (io.client_send_inplace). */
+void ctl_mux_venue_segment(struct ctl_mux *m, uint32_t vs, char *buf, size_t len,
+			   size_t headroom, int64_t now);
 /* The venue connection is gone or could not be opened; why goes into users' Logout text. */
 void ctl_mux_venue_closed(struct ctl_mux *m, uint32_t vs, const char *why, int64_t now);
 
