@@ -24,7 +24,8 @@ const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS] = {
 	"venue_failures",       "garbled",            "journal_errors",
 	"rate_limited",         "filter_denied",      "filter_alerts",
 	"logon_storm_refused",  "route_snapshots",    "possresend_dropped",
-	"venue_busy",
+	"venue_busy",           "forwarded_inplace",  "forwarded_copied",
+	"segments_reassembled",
 };
 
 void mux_log(struct ctl_mux *m, const char *fmt, ...)
@@ -479,6 +480,19 @@ void ctl_mux_client_accepted(struct ctl_mux *m, uint32_t conn, uint32_t src, int
 		m->counters[CTL_MUX_LOGON_STORM_REFUSED]++;
 		m->io.client_close(m->io.arg, conn, "too many failed logons from this address");
 		c->used = false;
+		return;
+	}
+	/* The slot's reassembly buffer, on its first use (an accept is control work): memory
+	 * follows the connections there have been, not CTL_MUX_MAX_CONNS. */
+	if (!c->rx.buf) {
+		c->rx.buf = malloc(m->rx_cap);
+		if (!c->rx.buf) {
+			mux_log(m, "connection %u refused: out of memory", conn);
+			m->io.client_close(m->io.arg, conn, "out of memory");
+			c->used = false;
+			return;
+		}
+		c->rx.cap = m->rx_cap;
 	}
 }
 
@@ -523,11 +537,13 @@ static void venue_frame(void *arg, const char *msg, size_t len, bool garbled)
 		return;
 	}
 	/* A venue Reject(3) is session-level: the session consumes it. When it was in sequence,
-	 * it is also returned to the user whose message it refers to. */
+	 * it is also returned to the user whose message it refers to. Looked at before the
+	 * session runs: an application message may leave it with its header rewritten in place
+	 * (a Reject never does, being an admin message). */
+	bool reject = memmem(msg, len < 32 ? len : 32, "\00135=3\001", 6) != NULL;
 	uint64_t before = ctl_session_next_in(v->s);
 	ctl_session_on_bytes(v->s, c->now, msg, len);
-	if (ctl_session_next_in(v->s) == before + 1 && memmem(msg, len < 32 ? len : 32,
-							       "\00135=3\001", 6)) {
+	if (reject && ctl_session_next_in(v->s) == before + 1) {
 		struct fix_msg pm = {.fields = v->mux->fields, .cap = MUX_FIELDS};
 		if (fix_parse(&pm, msg, len) == FIX_OK)
 			mux_venue_to_user(v, c->now, &pm);
@@ -744,15 +760,7 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 		snprintf(err, err_cap, "out of memory");
 		goto fail;
 	}
-	m->rx_cap = 2 * (size_t)cfg->app.max_msg;
-	for (uint32_t i = 0; i < CTL_MUX_MAX_CONNS; i++) {
-		m->conns[i].rx.cap = m->rx_cap;
-		m->conns[i].rx.buf = malloc(m->rx_cap);
-		if (!m->conns[i].rx.buf) {
-			snprintf(err, err_cap, "out of memory");
-			goto fail;
-		}
-	}
+	m->rx_cap = 2 * (size_t)cfg->app.max_msg; /* buffers: at each slot's first accept */
 	for (uint32_t i = 0; i < cfg->n_sessions; i++) {
 		const struct ctl_vsession_cfg *c = &cfg->sessions[i];
 		struct mux_venue *v = &m->venues[i];
@@ -919,18 +927,63 @@ void ctl_mux_set_route_compaction(struct ctl_mux *m, uint64_t records)
 	m->route_compact_every = records ? records : 1;
 }
 
-/* Zero-copy input: for now every segment takes the copy path (the in-place forwarding is
- * being built on this entry point; the contract is in ctl_mux.h). */
+/* ------------------------------------------------------------------------------------------
+ * Zero-copy input
+ * ---------------------------------------------------------------------------------------- */
+
+/* True when buf holds exactly one whole message and nothing waits before it in rx: then it
+ * can be handled where it lies. Otherwise the framer is left as it was, for the copy path. */
+static bool one_whole_message(struct mux_rx *rx, const char *buf, size_t len)
+{
+	if (rx->len != 0 || len == 0)
+		return false;
+	struct fix_framer saved = rx->fr;
+	long r = fix_frame(&rx->fr, buf, len, NULL);
+	if (r > 0 && (size_t)r == len)
+		return true; /* the framer reset itself, as after any complete message */
+	rx->fr = saved;
+	return false;
+}
+
+static void zc_set(struct ctl_mux *m, bool from_venue, uint32_t id, const char *buf, size_t len,
+		   size_t headroom)
+{
+	m->zc = (struct mux_zc){buf, len, headroom, from_venue, id};
+}
+
 void ctl_mux_client_segment(struct ctl_mux *m, uint32_t conn, char *buf, size_t len,
 			    size_t headroom, int64_t now)
 {
-	(void)headroom;
-	ctl_mux_client_bytes(m, conn, buf, len, now);
+	m->now = now;
+	if (conn >= CTL_MUX_MAX_CONNS || !m->conns[conn].used)
+		return;
+	struct client_frame_ctx c = {m, conn, now};
+	if (!one_whole_message(&m->conns[conn].rx, buf, len)) {
+		m->counters[CTL_MUX_SEGMENTS_REASSEMBLED]++;
+		frame_stream(&m->conns[conn].rx, buf, len, client_frame, &c);
+		return;
+	}
+	zc_set(m, false, conn, buf, len, headroom);
+	client_frame(&c, buf, len, false);
+	m->zc.buf = NULL;
 }
 
 void ctl_mux_venue_segment(struct ctl_mux *m, uint32_t vs, char *buf, size_t len,
 			   size_t headroom, int64_t now)
 {
-	(void)headroom;
-	ctl_mux_venue_bytes(m, vs, buf, len, now);
+	m->now = now;
+	if (vs >= m->cfg->n_sessions)
+		return;
+	struct mux_venue *v = &m->venues[vs];
+	if (v->st == CTL_VS_DOWN || v->st == CTL_VS_CONNECTING)
+		return;
+	struct venue_frame_ctx c = {v, now};
+	if (!one_whole_message(&v->rx, buf, len)) {
+		m->counters[CTL_MUX_SEGMENTS_REASSEMBLED]++;
+		frame_stream(&v->rx, buf, len, venue_frame, &c);
+		return;
+	}
+	zc_set(m, true, vs, buf, len, headroom);
+	venue_frame(&c, buf, len, false);
+	m->zc.buf = NULL;
 }

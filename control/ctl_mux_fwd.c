@@ -55,6 +55,16 @@ static const char *body_of(const struct fix_msg *m, size_t *len)
 	return m->buf + m->hdr.body_off;
 }
 
+/* True when msg is the message of the segment being handled (ctl_mux_*_segment), still where
+ * it was received: from that connection or venue session, parsed from that very buffer (not
+ * a copy the session queued while a gap filled, not a pending message). */
+static bool zc_is(const struct ctl_mux *m, bool from_venue, uint32_t id,
+		  const struct fix_msg *msg)
+{
+	return m->zc.buf != NULL && m->zc.from_venue == from_venue && m->zc.id == id &&
+	       msg->buf == m->zc.buf && msg->len == m->zc.len;
+}
+
 /* ------------------------------------------------------------------------------------------
  * Client -> venue
  * ---------------------------------------------------------------------------------------- */
@@ -234,12 +244,28 @@ void mux_client_to_venue(struct mux_user *u, int64_t now, const struct fix_msg *
 	const struct fix_field *sub = has_key && kind == CTL_KEY_MDREQID ? fix_find(msg, 263, 0)
 									  : NULL;
 	bool unsubscribe = sub && sub->len == 1 && sub->val[0] == '2';
-	size_t len;
-	const char *body = body_of(msg, &len);
-	uint64_t vseq = ctl_session_send_app(v->s, now, msg->hdr.msg_type, NULL, 0, body, len);
-	if (vseq == 0) {
-		local_reject(u, now, msg, id, "venue session could not take the message");
-		return;
+	/* In place when this is the segment's message; the venue session refuses (returns 0,
+	 * bytes untouched) whenever the copy below might fail, so a failure is always seen on the
+	 * copy path, where the header the local reject quotes is still intact. */
+	char *out;
+	size_t out_len;
+	uint64_t vseq = 0;
+	if (m->io.venue_send_inplace && u->conn >= 0 && zc_is(m, false, (uint32_t)u->conn, msg))
+		vseq = ctl_session_forward_inplace(v->s, now, msg, NULL, 0, m->zc.headroom, &out,
+						   &out_len);
+	if (vseq != 0) {
+		m->zc.buf = NULL; /* its header is gone: nothing may treat it as received bytes */
+		m->counters[CTL_MUX_FORWARDED_INPLACE]++;
+		m->io.venue_send_inplace(m->io.arg, v->idx, out, out_len);
+	} else {
+		size_t len;
+		const char *body = body_of(msg, &len);
+		vseq = ctl_session_send_app(v->s, now, msg->hdr.msg_type, NULL, 0, body, len);
+		if (vseq == 0) {
+			local_reject(u, now, msg, id, "venue session could not take the message");
+			return;
+		}
+		m->counters[CTL_MUX_FORWARDED_COPIED]++;
 	}
 	m->counters[CTL_MUX_FORWARDED_TO_VENUE]++;
 	ctl_route_note_sent(v->route, vseq, (uint16_t)u->user, msg->hdr.seq);
@@ -449,8 +475,23 @@ void mux_venue_to_user(struct mux_venue *v, int64_t now, const struct fix_msg *m
 		len = b.n;
 	}
 	if (u->st == US_ONLINE && u->pend_n == 0 && ctl_session_logged_on(u->s)) {
+		/* In place only with the body as received and a connection to send it on (the
+		 * copy path's send goes nowhere without one, but still numbers and keeps it). */
+		char *out;
+		size_t out_len;
+		if (!rv.rewrite_refseq && m->io.client_send_inplace && u->conn >= 0 &&
+		    zc_is(m, true, v->idx, msg) &&
+		    ctl_session_forward_inplace(u->s, now, msg, NULL, 0, m->zc.headroom, &out,
+						&out_len) != 0) {
+			m->zc.buf = NULL;
+			m->counters[CTL_MUX_FORWARDED_TO_USER]++;
+			m->counters[CTL_MUX_FORWARDED_INPLACE]++;
+			m->io.client_send_inplace(m->io.arg, (uint32_t)u->conn, out, out_len);
+			return;
+		}
 		if (ctl_session_send_app(u->s, now, msg->hdr.msg_type, NULL, 0, body, len) != 0) {
 			m->counters[CTL_MUX_FORWARDED_TO_USER]++;
+			m->counters[CTL_MUX_FORWARDED_COPIED]++;
 			return;
 		}
 	}

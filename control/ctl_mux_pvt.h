@@ -82,6 +82,18 @@ struct mux_conn {
 	struct mux_user *u;             /* NULL until the Logon named a client session */
 };
 
+/* The zero-copy context (ctl_mux_client_segment / ctl_mux_venue_segment): set while the
+ * segment's one message is handled where it lies, so that forwarding can recognise that
+ * message (its parsed buf is this buf) and rewrite its header in place, once: the context is
+ * cleared as soon as the header bytes have been overwritten. */
+struct mux_zc {
+	const char *buf;                /* the segment's message; NULL: no context */
+	size_t len;
+	size_t headroom;                /* writable bytes in front of buf */
+	bool from_venue;                /* id is a venue session index, else a connection id */
+	uint32_t id;
+};
+
 #define MUX_SOURCES 256          /* source addresses tracked for failed logons */
 
 struct logon_source {
@@ -104,7 +116,9 @@ struct ctl_mux {
 	int64_t start_ns;               /* creation time: makes those ExecIDs unique per run */
 	bool shutting_down;
 	int64_t now;                    /* time of the call running (callbacks carry none) */
-	size_t rx_cap;                  /* reassembly buffer per connection: 2 x max message */
+	struct mux_zc zc;
+	size_t rx_cap;                  /* reassembly buffer per connection: 2 x max message,
+					 * allocated when its slot is first accepted */
 	uint64_t route_compact_every;   /* snapshot a venue's routing records after this many */
 	uint64_t counters[CTL_MUX__COUNTERS];
 };

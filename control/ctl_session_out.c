@@ -375,3 +375,106 @@ int ctl_resend_work(struct ctl_session *s, int64_t now)
 	s->rs_active = false;
 	return 0;
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Forwarding in place: the same message ctl_session_send_app would send, written by
+ * fix_rewrite() around the body where it lies.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Header fields beyond the session's own, in the places ctl_send_msg's ascending order gives
+ * them. fix_rewrite writes 34, 43, 49, 52, 56, 115, 122, 128 and then its extra bytes, so an
+ * extra field fits when it is 115 or 128 (its own slot) or above 128 (appended in ascending
+ * order). Anything else (e.g. 50, 97, a second 115, an empty value, which the encoder writes
+ * as "tag=" but fix_rewrite omits) would come out in another order than the encoder's: false,
+ * and the caller sends a copy. */
+static bool place_extras(const struct fix_field *x, size_t n, struct fix_out_header *h, char *buf,
+			 size_t cap)
+{
+	struct ctl_hdr_field ex[MAX_HDR];
+	for (size_t i = 0; i < n; i++)
+		ex[i] = (struct ctl_hdr_field){x[i].tag, x[i].val, x[i].len};
+	sort_hdr(ex, n);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ex[i].len == 0)
+			return false;
+		if (ex[i].tag == 115 || ex[i].tag == 128) {
+			struct fix_str *slot = ex[i].tag == 115 ? &h->on_behalf_of : &h->deliver_to;
+			if (slot->len != 0)
+				return false;
+			*slot = (struct fix_str){ex[i].val, ex[i].len};
+			continue;
+		}
+		if (ex[i].tag < 128)
+			return false;
+		char t[16];
+		int tl = ctl_dec(t, ex[i].tag);
+		if (w + (size_t)tl + ex[i].len + 2 > cap)
+			return false;
+		memcpy(buf + w, t, (size_t)tl);
+		w += (size_t)tl;
+		buf[w++] = '=';
+		memcpy(buf + w, ex[i].val, ex[i].len);
+		w += ex[i].len;
+		buf[w++] = FIX_SOH;
+	}
+	h->extra = (struct fix_str){buf, w};
+	return true;
+}
+
+/* The length ctl_send_msg's encoder would need for h and a body of body_len bytes (its gap
+ * is sized for the largest BodyLength the buffer could hold), mirroring fix_rewrite's sizes:
+ * a message the copy path could not send is not sent in place either. */
+static bool fits_encoder(const struct ctl_session *s, const struct fix_out_header *h,
+			 size_t body_len)
+{
+	const size_t tl = 21; /* SendingTime at FIX_TIME_MS: YYYYMMDD-HH:MM:SS.sss */
+	char d[24];
+	size_t rest = 3 + strlen(h->msg_type) + 1 + 3 + (size_t)ctl_dec(d, h->seq) + 1 +
+		      3 + h->sender.len + 1 + 3 + tl + 1 + 3 + h->target.len + 1 + h->extra.len;
+	if (h->on_behalf_of.len != 0)
+		rest += 4 + h->on_behalf_of.len + 1;
+	if (h->deliver_to.len != 0)
+		rest += 4 + h->deliver_to.len + 1;
+	const char *bs = fix_version_str(s->cfg.ver);
+	size_t gap = 2 + strlen(bs) + 1 + 2 + (size_t)ctl_dec(d, s->out_cap) + 1;
+	return gap + rest + body_len + 7 <= s->out_cap;
+}
+
+uint64_t ctl_session_forward_inplace(struct ctl_session *s, int64_t now, const struct fix_msg *m,
+				     const struct fix_field *hdr_extra, size_t n_extra,
+				     size_t headroom, char **out, size_t *out_len)
+{
+	if (s->state != CTL_ST_ACTIVE || n_extra > MAX_HDR - 6 ||
+	    fix_dict_is_admin_msgtype(m->hdr.msg_type) || m->hdr.trailer_off < m->hdr.body_off)
+		return 0;
+	uint64_t seq = s->next_out;
+	struct fix_out_header h = {
+		.ver = s->cfg.ver,
+		.msg_type = m->hdr.msg_type,
+		.sender = {s->sender, strlen(s->sender)},
+		.target = {s->target, strlen(s->target)},
+		.seq = seq,
+		.sending_time_ns = now < 0 ? 0 : now,
+		.precision = FIX_TIME_MS,
+		.tc = &s->tc,
+	};
+	char extra[FIX_MAX_REWRITE_HEADER];
+	if (!place_extras(hdr_extra, n_extra, &h, extra, sizeof(extra)) ||
+	    !fits_encoder(s, &h, m->hdr.trailer_off - m->hdr.body_off))
+		return 0;
+	char *msg;
+	size_t len;
+	/* Nothing is written when this fails (no headroom, header too big): the message is
+	 * intact for the caller's copy path. */
+	if (fix_rewrite(m, &h, headroom, &msg, &len) != FIX_OK)
+		return 0;
+	/* Journal first, exactly as ctl_send_msg does: a ResendRequest may ask for it as soon
+	 * as the caller transmits it. */
+	s->store.ops->save_outbound(s->store.ctx, seq, msg, len);
+	s->next_out = seq + 1;
+	s->t_last_sent = now;
+	*out = msg;
+	*out_len = len;
+	return seq;
+}

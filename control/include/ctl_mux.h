@@ -25,7 +25,9 @@
 
 #include "ctl_config.h"
 
-#define CTL_MUX_MAX_CONNS 256
+/* Client connections (ids 0 .. CTL_MUX_MAX_CONNS - 1). A slot costs a few dozen bytes until
+ * it is first used; then it keeps its reassembly buffer (2 x max_msg) for good. */
+#define CTL_MUX_MAX_CONNS 4096
 #define CTL_MUX_MAX_PENDING 65536 /* messages kept for one offline user */
 
 struct ctl_mux_io {
@@ -80,6 +82,13 @@ enum ctl_mux_counter {
 	CTL_MUX_ROUTE_SNAPSHOTS,      /* routing records compacted into a snapshot */
 	CTL_MUX_POSSRESEND_DROPPED,   /* PossResend of an ID already forwarded: not sent again */
 	CTL_MUX_VENUE_BUSY,           /* refused to the sender: the venue connection pushed back */
+	/* How forwarded messages left (both directions; forwarded_to_venue + forwarded_to_user =
+	 * forwarded_inplace + forwarded_copied): */
+	CTL_MUX_FORWARDED_INPLACE,    /* header rewritten in the receive buffer, body not moved */
+	CTL_MUX_FORWARDED_COPIED,     /* re-encoded around a copy of the body */
+	CTL_MUX_SEGMENTS_REASSEMBLED, /* *_segment input that was not exactly one whole message
+				       * (part of one, several, or after a partial one): copied
+				       * into the connection's reassembly buffer */
 	CTL_MUX__COUNTERS
 };
 extern const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS];

@@ -146,6 +146,22 @@ int ctl_session_poll(struct ctl_session *s, int64_t now);
 uint64_t ctl_session_send_app(struct ctl_session *s, int64_t now, const char *msg_type,
 			      const struct fix_field *hdr_extra, size_t n_extra,
 			      const char *body, size_t body_len);
+/* Forwards the application message m (parsed from a writable buffer, e.g. by another session's
+ * on_bytes) in place: exactly the bytes ctl_session_send_app(s, now, m's MsgType, hdr_extra,
+ * n_extra, m's body) would send, built by fix_rewrite() around m's body where it lies (new
+ * header in the headroom bytes in front of m->buf and in m's old header, new trailer over the
+ * old one). Same rules as send_app: only when logged on, the next MsgSeqNum, the session's
+ * BeginString and CompIDs, SendingTime now, the message journaled in the store before this
+ * returns. It does NOT call io.send: the caller transmits *out (*out_len bytes, in m's buffer)
+ * itself. Returns the sequence number used, or 0 when it did nothing and m's bytes are
+ * untouched: not logged on, an admin MsgType, not enough headroom, a message send_app could
+ * not send either (too big), or extra header fields fix_rewrite cannot place in the encoder's
+ * ascending order (tags other than 115, 128 and tags above 128, or empty values). After a 0
+ * the caller may use ctl_session_send_app for the same message, with the same outcome as if
+ * it had never tried. After success m's header fields are overwritten: read none of them. */
+uint64_t ctl_session_forward_inplace(struct ctl_session *s, int64_t now, const struct fix_msg *m,
+				     const struct fix_field *hdr_extra, size_t n_extra,
+				     size_t headroom, char **out, size_t *out_len);
 /* The application refuses an inbound application message: BusinessMessageReject(j) with
  * RefSeqNum, RefMsgType, BusinessRejectReason(380) and Text. */
 void ctl_session_business_reject(struct ctl_session *s, int64_t now, const struct fix_msg *m,

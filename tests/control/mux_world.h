@@ -1,5 +1,5 @@
-/* The in-process world of the multiplexer tests (test_mux.c, test_mux_admin.c): users are
- * FIX initiator sessions, the venue a FIX acceptor session with a small exchange (it acks
+/* The in-process world of the multiplexer tests (test_mux.c, test_mux_admin.c, test_mux_zc.c):
+ * users are FIX initiator sessions, the venue a FIX acceptor session with a small exchange (it acks
  * orders and cancels them all when its session ends), all wired to the multiplexer through
  * byte queues; journals are real files in a temporary store, so a restart is a recovery.
  * Included by each test program (static functions: one world per program). */
@@ -69,7 +69,29 @@ static struct world {
 	int exec_id;
 	char log[64][256];
 	int n_log;
+	/* Zero-copy bookkeeping (test_mux_zc.c; unused when the g_zc_* switches are off). */
+	struct queue venue_wire;      /* every byte the multiplexer sent the venue (g_wire) */
+	struct queue user_wire[NUSERS];
+	bool user_hold[NUSERS];       /* a user's bytes are kept in user_held instead of sent */
+	struct queue user_held[NUSERS];
+	bool hold_to_mux;             /* the venue's bytes are kept in held_to_mux */
+	struct queue held_to_mux;
+	const char *seg;              /* the segment being handled by ctl_mux_*_segment */
+	size_t seg_len;
+	const char *seg_body;         /* where its body lies (NULL: not one parsable message) */
+	size_t seg_body_len;
+	char seg_body_copy[4096];
+	int n_inplace_venue, n_inplace_user;
+	int n_inplace_body_kept;      /* in-place messages whose body is the segment's, unmoved */
+	const char *inplace_msg;      /* the last message sent in place */
+	size_t inplace_len;
 } W;
+
+/* Zero-copy switches (test_mux_zc.c), set before world_setup: */
+static bool g_zc_io;       /* the multiplexer gets the inplace callbacks */
+static bool g_zc_segments; /* bytes reach it through ctl_mux_*_segment, with headroom */
+static bool g_wire;        /* W.venue_wire and W.user_wire record what it sends */
+#define ZC_HEADROOM 160
 
 static const char *user_names[NUSERS] = {"alice", "bob", "carol"};
 
@@ -84,6 +106,8 @@ static void q_put(struct queue *q, const char *b, size_t n)
 static void mx_client_send(void *arg, uint32_t conn, const char *b, size_t n)
 {
 	(void)arg;
+	if (g_wire)
+		q_put(&W.user_wire[conn], b, n);
 	q_put(&W.user[conn].in, b, n);
 }
 
@@ -110,7 +134,69 @@ static void mx_venue_send(void *arg, uint32_t vs, const char *b, size_t n)
 {
 	(void)arg;
 	(void)vs;
+	if (g_wire)
+		q_put(&W.venue_wire, b, n);
 	q_put(&W.venue.in, b, n);
+}
+
+/* Checks that an in-place message lies in the segment's buffer (headroom included) and notes
+ * whether its body is the segment's body where it was, unchanged. The bytes are copied on
+ * (as a TCP send queue would hold the mbuf), so the segment buffer may be reused after. */
+static void note_inplace(const char *b, size_t n)
+{
+	cr_assert_not_null(W.seg, "an in-place send outside ctl_mux_*_segment");
+	cr_assert(b >= W.seg - ZC_HEADROOM && b + n <= W.seg + W.seg_len,
+		  "in-place bytes outside the segment and its headroom");
+	W.inplace_msg = b;
+	W.inplace_len = n;
+	struct fix_field f[64];
+	struct fix_msg m = {.fields = f, .cap = 64};
+	cr_assert_eq(fix_parse(&m, b, n), FIX_OK, "an in-place message that does not parse");
+	if (W.seg_body && b + m.hdr.body_off == W.seg_body &&
+	    m.hdr.trailer_off - m.hdr.body_off == W.seg_body_len &&
+	    !memcmp(W.seg_body, W.seg_body_copy, W.seg_body_len))
+		W.n_inplace_body_kept++;
+}
+
+static void mx_venue_send_inplace(void *arg, uint32_t vs, const char *b, size_t n)
+{
+	note_inplace(b, n);
+	W.n_inplace_venue++;
+	mx_venue_send(arg, vs, b, n);
+}
+
+static void mx_client_send_inplace(void *arg, uint32_t conn, const char *b, size_t n)
+{
+	note_inplace(b, n);
+	W.n_inplace_user++;
+	mx_client_send(arg, conn, b, n);
+}
+
+/* Hands bytes to the multiplexer as one receive segment: copied behind ZC_HEADROOM bytes of
+ * headroom, as a NIC writes a packet into an mbuf. */
+static void seg_to_mux(bool venue, uint32_t id, const char *b, size_t n)
+{
+	static char seg[ZC_HEADROOM + QCAP];
+	cr_assert_null(W.seg, "segments do not nest");
+	char *buf = seg + ZC_HEADROOM;
+	memset(seg, '#', ZC_HEADROOM);
+	memcpy(buf, b, n);
+	W.seg = buf;
+	W.seg_len = n;
+	W.seg_body = NULL;
+	struct fix_field f[64];
+	struct fix_msg m = {.fields = f, .cap = 64};
+	if (fix_parse(&m, buf, n) == FIX_OK && m.len == n &&
+	    m.hdr.trailer_off - m.hdr.body_off <= sizeof(W.seg_body_copy)) {
+		W.seg_body = buf + m.hdr.body_off;
+		W.seg_body_len = m.hdr.trailer_off - m.hdr.body_off;
+		memcpy(W.seg_body_copy, W.seg_body, W.seg_body_len);
+	}
+	if (venue)
+		ctl_mux_venue_segment(W.mux, id, buf, n, ZC_HEADROOM, W.now);
+	else
+		ctl_mux_client_segment(W.mux, id, buf, n, ZC_HEADROOM, W.now);
+	W.seg = NULL;
 }
 
 static void mx_venue_close(void *arg, uint32_t vs, const char *why)
@@ -142,7 +228,13 @@ static void mx_log(void *arg, const char *line)
 static void user_send(void *arg, const char *b, size_t n)
 {
 	int i = (int)(intptr_t)arg;
-	if (W.user[i].connected)
+	if (!W.user[i].connected)
+		return;
+	if (W.user_hold[i])
+		q_put(&W.user_held[i], b, n);
+	else if (g_zc_segments)
+		seg_to_mux(false, (uint32_t)i, b, n);
+	else
 		ctl_mux_client_bytes(W.mux, (uint32_t)i, b, n, W.now);
 }
 
@@ -278,7 +370,12 @@ static void to_venue(void *arg, const char *b, size_t n)
 static void to_mux(void *arg, const char *b, size_t n)
 {
 	(void)arg;
-	ctl_mux_venue_bytes(W.mux, 0, b, n, W.now);
+	if (W.hold_to_mux)
+		q_put(&W.held_to_mux, b, n);
+	else if (g_zc_segments)
+		seg_to_mux(true, 0, b, n);
+	else
+		ctl_mux_venue_bytes(W.mux, 0, b, n, W.now);
 }
 
 static void pump(void)
@@ -360,8 +457,14 @@ static struct ctl_session *make_session(enum ctl_role role, const char *us, cons
 
 static void mux_start(void)
 {
-	struct ctl_mux_io io = {NULL,	       mx_client_send, mx_client_close, mx_venue_connect,
-				mx_venue_send, mx_venue_close, mx_log,	       mx_venue_busy};
+	struct ctl_mux_io io = {.client_send = mx_client_send, .client_close = mx_client_close,
+				.venue_connect = mx_venue_connect, .venue_send = mx_venue_send,
+				.venue_close = mx_venue_close, .log = mx_log,
+				.venue_busy = mx_venue_busy};
+	if (g_zc_io) {
+		io.client_send_inplace = mx_client_send_inplace;
+		io.venue_send_inplace = mx_venue_send_inplace;
+	}
 	char err[256];
 	W.mux = ctl_mux_create(&W.cfg, &io, W.now, err, sizeof(err));
 	cr_assert_not_null(W.mux, "%s", err);

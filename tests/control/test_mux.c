@@ -495,8 +495,9 @@ Test(protect, a_bad_rule_refuses_to_start_naming_it)
 	g_session_extra = "";
 	char err[256];
 	cr_assert_eq(ctl_config_load_string(&W.cfg, ini, "bad.ini", err, sizeof(err)), 0, "%s", err);
-	struct ctl_mux_io io = {NULL,	       mx_client_send, mx_client_close, mx_venue_connect,
-				mx_venue_send, mx_venue_close, mx_log,	       NULL};
+	struct ctl_mux_io io = {.client_send = mx_client_send, .client_close = mx_client_close,
+				.venue_connect = mx_venue_connect, .venue_send = mx_venue_send,
+				.venue_close = mx_venue_close, .log = mx_log};
 	struct ctl_mux *mux = ctl_mux_create(&W.cfg, &io, 0, err, sizeof(err));
 	cr_assert_null(mux);
 	cr_assert(strstr(err, "broken"), "the error names the rule: %s", err);
