@@ -24,7 +24,7 @@
 #define VSIM_ID_MAX 64          /* ClOrdID, MDReqID, QuoteReqID, OrderID ... incl. NUL */
 #define VSIM_SYM_MAX 32
 #define VSIM_MAX_ORDERS 65536   /* open orders across all sessions */
-#define VSIM_MAX_SUBS 256       /* active MDReqIDs across all sessions */
+#define VSIM_MAX_SUBS 1024      /* active MDReqIDs across all sessions */
 #define VSIM_MAX_SUB_SYMS 8     /* symbols per MarketDataRequest */
 #define VSIM_MAX_QUOTES 256     /* active quote streams across all sessions */
 #define VSIM_QUOTE_TTL_S 60     /* quote stream life when the QuoteRequest names no expiry */
@@ -54,6 +54,9 @@ struct vsim_cfg {
 	bool heartbeat_check;     /* drop silent peers (TestRequest, then timeout) */
 	uint64_t seed;
 	uint32_t md_interval_ms;
+	/* --md-rate: increments per second per subscription on a strict schedule, each stamped
+	 * with its intended send time (0: --md-interval-ms, unstamped, no catching up). */
+	uint32_t md_rate;
 	uint32_t fill_permille;   /* --fill-ratio as parts per thousand */
 	char stats_file[512];
 	uint32_t stats_interval_ms; /* also rewrite --stats-file this often (0: only at exit) */
@@ -260,10 +263,23 @@ struct vsim_feed {
 	int npx;
 	uint64_t rng;
 	int64_t interval_ns;
+	/* Increments on a strict schedule (--md-rate): each one carries its intended send time
+	 * in MDEntryTime(273) with nanoseconds, and a late simulator catches up instead of
+	 * skipping, so a stall shows in the receivers' latency (no coordinated omission). */
+	bool stamped;
 	uint64_t quote_seq;
 };
 
-void vsim_feed_init(struct vsim_feed *f, uint64_t seed, uint32_t interval_ms);
+/* interval_ms, or with md_rate > 0 an interval of 1/md_rate s and stamped increments. */
+void vsim_feed_init(struct vsim_feed *f, uint64_t seed, uint32_t interval_ms, uint32_t md_rate);
+/* Increments of s due at now, at most max: 1 unstamped (a late one is not caught up), or
+ * every one whose scheduled time has passed when stamped. Advances s->next_ns; the first
+ * increment's scheduled time goes to *first_due. */
+uint32_t vsim_feed_due(struct vsim_feed *f, struct vsim_sub *s, int64_t now, uint32_t max,
+		       int64_t *first_due);
+/* UTCTimeOnly with nanoseconds ("HH:MM:SS.nnnnnnnnn", 18 bytes + NUL) of a CLOCK_REALTIME
+ * time in ns: MDEntryTime of a stamped increment. */
+size_t vsim_fmt_time_of_day_ns(int64_t ns, char *out, size_t cap);
 /* Current mid price of a symbol (created deterministically from its name on first use). */
 int64_t vsim_feed_mid(struct vsim_feed *f, const char *sym);
 /* Moves the price of a symbol one random step (never below one tick). */

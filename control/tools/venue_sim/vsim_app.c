@@ -213,7 +213,7 @@ int vsim_app_init(struct vsim_sim *sim, int64_t now)
 	sim->book.on_change = on_change;
 	sim->book.mid = on_mid;
 	sim->book.arg = sim;
-	vsim_feed_init(&sim->feed, sim->cfg.seed, sim->cfg.md_interval_ms);
+	vsim_feed_init(&sim->feed, sim->cfg.seed, sim->cfg.md_interval_ms, sim->cfg.md_rate);
 	return 0;
 }
 
@@ -392,7 +392,11 @@ static void req_from(const struct fix_msg *m, struct vsim_req *r)
 	}
 }
 
-static void md_entries_x(struct vsim_sim *sim, struct vsim_body *b, const char *sym)
+/* stamp: MDEntryTime(273) of a stamped increment (NULL: none). A user-defined tag would be
+ * refused by a receiver validating against the standard dictionary (fixmux's venue session
+ * does); MDEntryTime is in every version's MDIncGrp and UTCTimeOnly takes 9 decimals. */
+static void md_entries_x(struct vsim_sim *sim, struct vsim_body *b, const char *sym,
+			 const char *stamp)
 {
 	int64_t mid = vsim_feed_step(&sim->feed, sym), h = vsim_feed_half_spread(mid);
 	for (int side = 0; side < 2; side++) {
@@ -401,6 +405,8 @@ static void md_entries_x(struct vsim_sim *sim, struct vsim_body *b, const char *
 		vsim_b_cstr(b, 55, sym);
 		vsim_b_scaled(b, 270, side == 0 ? mid - h : mid + h);
 		vsim_b_uint(b, 271, 1000000);
+		if (stamp != NULL)
+			vsim_b_cstr(b, 273, stamp);
 	}
 }
 
@@ -629,18 +635,22 @@ void vsim_app_tick(struct vsim_sim *sim)
 		if (!s->used || s->next_ns > sim->now)
 			continue;
 		struct vsim_sess *ss = &sim->sess[s->sess];
-		struct vsim_body b = {.n = 0};
-		vsim_b_cstr(&b, 262, s->id);
-		vsim_b_uint(&b, 268, 2 * (uint64_t)s->nsym);
-		for (int k = 0; k < s->nsym; k++)
-			md_entries_x(sim, &b, s->sym[k]);
-		if (s->nsym > 0) {
+		int64_t due;
+		/* A late stamped schedule catches up 64 increments per pass at most, so the
+		 * sockets are served in between. */
+		uint32_t n = vsim_feed_due(f, s, sim->now, 64, &due);
+		for (uint32_t k = 0; k < n && s->nsym > 0; k++, due += f->interval_ns) {
+			char stamp[32];
+			if (f->stamped)
+				vsim_fmt_time_of_day_ns(due, stamp, sizeof(stamp));
+			struct vsim_body b = {.n = 0};
+			vsim_b_cstr(&b, 262, s->id);
+			vsim_b_uint(&b, 268, 2 * (uint64_t)s->nsym);
+			for (int j = 0; j < s->nsym; j++)
+				md_entries_x(sim, &b, s->sym[j], f->stamped ? stamp : NULL);
 			send_app(sim, ss, "X", &b);
 			sim->c[VSIM_C_MD_UPDATES]++;
 		}
-		s->next_ns += f->interval_ns;
-		if (s->next_ns <= sim->now) /* fell behind: no burst to catch up */
-			s->next_ns = sim->now + f->interval_ns;
 	}
 	for (int i = 0; i < VSIM_MAX_QUOTES; i++) {
 		struct vsim_qstream *q = &f->quotes[i];

@@ -11,10 +11,12 @@ const char vsim_usage[] =
 	"         (--session BEGINSTRING:OURCOMPID:THEIRCOMPID[:FLAG]... ... |\n"
 	"          --sessions FILE)\n"
 	"         [--fsync none|batch|always] [--heartbeat-check] [--seed N]\n"
-	"         [--md-interval-ms N] [--fill-ratio P] [--stats-file F] [--stats-interval-ms N]\n"
-	"         [--port-file F] [--quiet]\n"
+	"         [--md-interval-ms N | --md-rate N] [--fill-ratio P] [--stats-file F]\n"
+	"         [--stats-interval-ms N] [--port-file F] [--quiet]\n"
 	"  BEGINSTRING is FIX.4.2, FIX.4.4 or FIXT.1.1 (FIX 5.0 SP2 application messages).\n"
 	"  FLAG: reset, dropcopy, nextexpected, user=NAME, password=SECRET.\n"
+	"  --md-rate N: N increments per second per subscription on a strict schedule, each\n"
+	"  stamped with its intended send time in MDEntryTime(273), nanoseconds (latency).\n"
 	"  PORT 0 binds an ephemeral port; the port is printed (\"listening on ADDR:PORT\")\n"
 	"  and written to --port-file. See docs/venue-sim.md.\n";
 
@@ -185,7 +187,7 @@ int vsim_cli_parse(int argc, char **argv, struct vsim_cfg *cfg, char *err, size_
 	cfg->seed = 1;
 	cfg->md_interval_ms = 100;
 	cfg->fill_permille = 500;
-	bool have_listen = false, have_mode = false;
+	bool have_listen = false, have_mode = false, have_interval = false;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
@@ -203,7 +205,7 @@ int vsim_cli_parse(int argc, char **argv, struct vsim_cfg *cfg, char *err, size_
 		static const char *const with_value[] = {
 			"--listen", "--mode", "--store", "--session", "--sessions", "--fsync", "--seed",
 			"--md-interval-ms", "--fill-ratio", "--stats-file", "--port-file",
-			"--stats-interval-ms"};
+			"--stats-interval-ms", "--md-rate"};
 		bool known = false;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
 			known |= strcmp(o, with_value[k]) == 0;
@@ -254,6 +256,12 @@ int vsim_cli_parse(int argc, char **argv, struct vsim_cfg *cfg, char *err, size_
 					    "--md-interval-ms '%s': expected an integer 1..3600000%s", v,
 					    "");
 			cfg->md_interval_ms = (uint32_t)u;
+			have_interval = true;
+		} else if (strcmp(o, "--md-rate") == 0) {
+			if (parse_u64(v, 1000000, &u) != 0 || u == 0)
+				return fail(err, cap, "--md-rate '%s': expected an integer 1..1000000%s",
+					    v, "");
+			cfg->md_rate = (uint32_t)u;
 		} else if (strcmp(o, "--fill-ratio") == 0) {
 			if (parse_ratio(v, &cfg->fill_permille) != 0)
 				return fail(err, cap,
@@ -273,6 +281,9 @@ int vsim_cli_parse(int argc, char **argv, struct vsim_cfg *cfg, char *err, size_
 				return fail(err, cap, "--port-file '%s': empty or too long%s", v, "");
 		}
 	}
+	if (have_interval && cfg->md_rate != 0)
+		return fail(err, cap, "--md-rate and --md-interval-ms exclude each other%s%s", "",
+			    "");
 	if (!have_listen)
 		return fail(err, cap, "--listen ADDR:PORT is required%s%s", "", "");
 	if (!have_mode)

@@ -1,14 +1,46 @@
 /* fixmux-venue-sim: prices, market-data subscriptions and quote streams (tables only; the
  * messages are built by vsim_app.c). Prices are a deterministic random walk per symbol. */
+#include <stdio.h>
 #include <string.h>
 
 #include "vsim.h"
 
-void vsim_feed_init(struct vsim_feed *f, uint64_t seed, uint32_t interval_ms)
+void vsim_feed_init(struct vsim_feed *f, uint64_t seed, uint32_t interval_ms, uint32_t md_rate)
 {
 	memset(f, 0, sizeof(*f));
 	f->rng = (seed != 0 ? seed : 1) ^ 0xA5A5A5A5DEADBEEFull;
 	f->interval_ns = (int64_t)interval_ms * 1000000;
+	if (md_rate > 0) {
+		f->interval_ns = 1000000000 / (int64_t)md_rate;
+		f->stamped = true;
+	}
+}
+
+uint32_t vsim_feed_due(struct vsim_feed *f, struct vsim_sub *s, int64_t now, uint32_t max,
+		       int64_t *first_due)
+{
+	uint32_t n = 0;
+	*first_due = s->next_ns;
+	while (n < max && s->next_ns <= now) {
+		n++;
+		s->next_ns += f->interval_ns;
+		if (!f->stamped) {
+			if (s->next_ns <= now) /* fell behind: no burst to catch up */
+				s->next_ns = now + f->interval_ns;
+			break;
+		}
+	}
+	return n;
+}
+
+size_t vsim_fmt_time_of_day_ns(int64_t ns, char *out, size_t cap)
+{
+	const int64_t day = 86400 * 1000000000ll;
+	int64_t t = ((ns % day) + day) % day;
+	int64_t s = t / 1000000000;
+	int n = snprintf(out, cap, "%02d:%02d:%02d.%09lld", (int)(s / 3600), (int)(s / 60 % 60),
+			 (int)(s % 60), (long long)(t % 1000000000));
+	return n < 0 ? 0 : (size_t)n;
 }
 
 static int64_t initial_mid(const char *sym)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -585,6 +586,10 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Stamped increments are due to the nanosecond: the default 50 us timer slack would
+	 * make every timed wake-up (and so every increment) that much late. */
+	if (sim.cfg.md_rate != 0)
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	printf("listening on %s:%u\n", sim.cfg.listen_addr, sim.cfg.listen_port);
 	fflush(stdout);
 	if (sim.cfg.port_file[0] != '\0') {
@@ -632,10 +637,11 @@ int main(int argc, char **argv)
 			pci[n++] = i;
 		}
 		/* At most 10 ms (session timers need no finer grain), less when a market-data
-		 * increment or a quote is due sooner (--md-interval-ms may be 1). */
+		 * increment or a quote is due sooner, to the nanosecond: a stamped increment
+		 * (--md-rate) sent late carries the lateness into its receiver's latency. */
 		int64_t due = vsim_app_next_due(&sim) - now_ns();
-		int timeout = due <= 0 ? 0 : due >= 10000000 ? 10 : (int)((due + 999999) / 1000000);
-		int pr = poll(pfd, (nfds_t)n, timeout);
+		struct timespec timeout = {0, due <= 0 ? 0 : due >= 10000000 ? 10000000 : (long)due};
+		int pr = ppoll(pfd, (nfds_t)n, &timeout, NULL);
 		sim.now = now_ns();
 		for (int k = 0; pr > 0 && k < n; k++) {
 			if (pfd[k].revents == 0)

@@ -54,7 +54,7 @@ Test(vsim_cli, each_error_names_the_option)
 {
 	static struct vsim_cfg cfg;
 	struct {
-		const char *args[12];
+		const char *args[14];
 		const char *named;
 	} cases[] = {
 		{{"--mode", "echo", "--store", "/tmp", "--session", "FIX.4.4:A:B", NULL},
@@ -72,6 +72,11 @@ Test(vsim_cli, each_error_names_the_option)
 		{{"--fill-ratio", "0.0001", NULL}, "--fill-ratio '0.0001'"},
 		{{"--seed", "-3", NULL}, "--seed '-3'"},
 		{{"--md-interval-ms", "0", NULL}, "--md-interval-ms '0'"},
+		{{"--md-rate", "0", NULL}, "--md-rate '0'"},
+		{{"--md-rate", "2000000", NULL}, "--md-rate '2000000'"},
+		{{"--listen", "h:1", "--mode", "echo", "--store", "/t", "--session", "FIX.4.4:A:B",
+		  "--md-rate", "10", "--md-interval-ms", "5", NULL},
+		 "--md-rate and --md-interval-ms exclude each other"},
 		{{"--frobnicate", NULL}, "'--frobnicate'"},
 		{{"--listen", "h:1", "--mode", "echo", "--store", "/t", "--session", "FIX.4.4:A:B",
 		  "--stats-interval-ms", "5", NULL},
@@ -487,8 +492,8 @@ Test(vsim_book, restore_replays_the_latest_state)
 Test(vsim_feed, subscriptions_per_session_and_prices_per_seed)
 {
 	static struct vsim_feed f, g;
-	vsim_feed_init(&f, 3, 100);
-	vsim_feed_init(&g, 3, 100);
+	vsim_feed_init(&f, 3, 100, 0);
+	vsim_feed_init(&g, 3, 100, 0);
 	cr_assert_not_null(vsim_feed_add_sub(&f, 0, "M", 1, 0));
 	cr_assert_not_null(vsim_feed_find_sub(&f, 0, "M", 1));
 	cr_assert_null(vsim_feed_find_sub(&f, 1, "M", 1), "MDReqIDs are per session");
@@ -504,4 +509,55 @@ Test(vsim_feed, subscriptions_per_session_and_prices_per_seed)
 	cr_assert_eq(vsim_feed_find_quote(&f, 2, NULL, 0, "Q9", 2), q);
 	cr_assert_eq(vsim_feed_find_quote(&f, 2, "RQ", 2, NULL, 0), q);
 	cr_assert_null(vsim_feed_find_quote(&f, 1, "RQ", 2, NULL, 0));
+}
+
+/* --md-rate: a strict schedule. A late simulator sends every increment it owes, each with its
+ * own scheduled time (a stall shows in the receivers' latency instead of being skipped); the
+ * unstamped --md-interval-ms feed sends one and moves on. */
+Test(vsim_feed, stamped_schedule_catches_up_unstamped_skips)
+{
+	static struct vsim_feed f, g;
+	vsim_feed_init(&f, 1, 100, 1000); /* 1000/s: every 1 ms, the interval ignored */
+	cr_assert(f.stamped);
+	cr_assert_eq(f.interval_ns, 1000000);
+	struct vsim_sub *s = vsim_feed_add_sub(&f, 0, "M", 1, 0);
+	cr_assert_eq(s->next_ns, 1000000);
+	int64_t first;
+	cr_assert_eq(vsim_feed_due(&f, s, 999999, 64, &first), 0, "not yet due");
+	/* 10.5 ms late: increments at 1, 2, ... 10 ms are owed, in order, none skipped. */
+	cr_assert_eq(vsim_feed_due(&f, s, 10500000, 64, &first), 10);
+	cr_assert_eq(first, 1000000);
+	cr_assert_eq(s->next_ns, 11000000);
+	/* At most max per call; the rest come at the next call with their own times. */
+	cr_assert_eq(vsim_feed_due(&f, s, 100000000, 64, &first), 64);
+	cr_assert_eq(first, 11000000);
+	cr_assert_eq(vsim_feed_due(&f, s, 100000000, 64, &first), 26);
+	cr_assert_eq(first, 75000000);
+
+	vsim_feed_init(&g, 1, 1, 0); /* --md-interval-ms 1 */
+	cr_assert(!g.stamped);
+	s = vsim_feed_add_sub(&g, 0, "M", 1, 0);
+	cr_assert_eq(vsim_feed_due(&g, s, 10500000, 64, &first), 1, "one, however late");
+	cr_assert_eq(s->next_ns, 11500000, "the schedule restarts from now");
+}
+
+Test(vsim_feed, time_of_day_with_nanoseconds)
+{
+	char t[32];
+	/* 2026-11-26 13:05:09.000123456 UTC */
+	int64_t ns = 1795698309ll * 1000000000ll + 123456;
+	cr_assert_eq(vsim_fmt_time_of_day_ns(ns, t, sizeof(t)), 18);
+	cr_assert_str_eq(t, "13:05:09.000123456");
+	vsim_fmt_time_of_day_ns(86399ll * 1000000000ll + 999999999ll, t, sizeof(t));
+	cr_assert_str_eq(t, "23:59:59.999999999");
+}
+
+Test(vsim_cli, md_rate)
+{
+	static struct vsim_cfg cfg;
+	char err[512] = "";
+	const char *a[] = {"--listen", "h:1", "--mode", "exchange", "--store", "/t", "--session",
+			   "FIX.4.4:A:B", "--md-rate", "500", NULL};
+	cr_assert_eq(parse(&cfg, err, sizeof(err), a), 0, "%s", err);
+	cr_assert_eq(cfg.md_rate, 500);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vsim_client.h"
@@ -695,4 +696,65 @@ Test(venue_sim, open_orders_survive_compaction_and_kill9)
 	}
 	cr_assert_eq(reported, open);
 	vc_close(&c);
+}
+
+/* Seconds since midnight in ns of "HH:MM:SS.nnnnnnnnn", or -1 when it is not that form. */
+static int64_t tod_ns(const char *t)
+{
+	unsigned h, mi, s, ns;
+	int n = 0;
+	if (strlen(t) != 18 || sscanf(t, "%2u:%2u:%2u.%9u%n", &h, &mi, &s, &ns, &n) != 4 || n != 18)
+		return -1;
+	return ((int64_t)(h * 3600 + mi * 60 + s)) * 1000000000ll + ns;
+}
+
+/* --md-rate: every increment carries its scheduled send time in MDEntryTime(273) with
+ * nanoseconds, in each version's dictionary (the client validates every message, as fixmux's
+ * venue session does), one interval apart, never later than its arrival. */
+Test(venue_sim, md_rate_stamps_each_increment_with_its_scheduled_time)
+{
+	const char *args[] = {"--mode", "exchange", "--md-rate", "200", "--quiet", "--session",
+			      "FIX.4.4:VENUE:MD", "--session", "FIX.4.2:VENUE:MD42", "--session",
+			      "FIXT.1.1:VENUE:MD50", NULL};
+	cr_assert_eq(vproc_start(&vp, args), 0, "simulator did not start (see %s/sim.log)", vp.dir);
+	static struct vclient c[3];
+	const enum fix_version v[3] = {FIX_VER_44, FIX_VER_42, FIX_VER_T11};
+	const char *id[3] = {"MD", "MD42", "MD50"};
+	for (int i = 0; i < 3; i++) {
+		connect_logon(&c[i], v[i], id[i], "VENUE", false);
+		cr_assert_eq(vc_send(&c[i], "V", "146=1|55=EURUSD|262=S1|263=1|264=1|267=2|269=0|"
+						 "269=1|"),
+			     0);
+		must(&c[i], "W");
+		int64_t prev = -1;
+		for (int k = 0; k < 20; k++) {
+			const struct fix_msg *m = must(&c[i], "X");
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			int64_t arrived = ((int64_t)now.tv_sec % 86400) * 1000000000ll + now.tv_nsec;
+			int entries = 0;
+			int64_t stamp = -1;
+			for (const struct fix_field *f = fix_find(m, 273, 0); f != NULL;
+			     f = fix_find(m, 273, (uint32_t)(f - m->fields) + 1)) {
+				char t[32];
+				snprintf(t, sizeof(t), "%.*s", (int)f->len, f->val);
+				int64_t x = tod_ns(t);
+				cr_assert_geq(x, 0, "MDEntryTime '%s'", t);
+				cr_assert(stamp < 0 || x == stamp, "entries of one increment, one time");
+				stamp = x;
+				entries++;
+			}
+			cr_assert_eq(entries, 2, "bid and offer, each stamped: %s", vc_show(&c[i]));
+			if (prev >= 0 && stamp > prev) /* (a midnight between them is not checked) */
+				cr_assert_eq(stamp - prev, 5000000, "one 5 ms interval apart");
+			if (arrived >= stamp)
+				cr_assert_lt(arrived - stamp, 86400ll * 1000000000ll);
+			else /* only across midnight */
+				cr_assert_gt(stamp - arrived, 43200ll * 1000000000ll,
+					     "stamped %lld ns after its arrival", (long long)(stamp - arrived));
+			prev = stamp;
+		}
+		vc_close(&c[i]);
+	}
+	cr_assert_eq(vproc_stop(&vp), 0);
 }
