@@ -12,9 +12,12 @@
  * callbacks of struct ctl_mux_io, synchronously. Connection ids are chosen by the owner and
  * must be below CTL_MUX_MAX_CONNS (a slot number is the natural choice).
  *
- * This is the control-path implementation: message bodies are copied once when forwarded.
- * The zero-copy data path (header rewrite in the mbuf, ARCHITECTURE.md) is to be built on the
- * data cores with the same routing decisions.
+ * Two ways in: ctl_mux_*_bytes() copies what it is given into the connection's reassembly
+ * buffer and forwards messages re-encoded around a copy of their body; ctl_mux_*_segment()
+ * hands over a writable receive buffer (an mbuf) and a message that fills it exactly is
+ * forwarded in place (its header rewritten in front of the body, ARCHITECTURE.md "Zero-copy
+ * forwarding"), through io.*_send_inplace. Both make the same decisions and send the same
+ * bytes; docs/multiplexing.md says when the in-place path applies and when it falls back.
  */
 #ifndef CTL_MUX_H
 #define CTL_MUX_H
@@ -116,7 +119,13 @@ void ctl_mux_client_bytes(struct ctl_mux *m, uint32_t conn, const char *bytes, s
  * one whole message and no earlier bytes wait in the connection's reassembly buffer, the
  * message is parsed where it lies, and when it is forwarded with its body unchanged to one
  * destination, its header is rewritten in place and handed to io.venue_send_inplace (see
- * struct ctl_mux_io). Anything else takes the copy path. */
+ * struct ctl_mux_io; counted as forwarded_inplace). Anything else takes the copy path (a
+ * segment that is not one whole message counts as segments_reassembled; a message refused,
+ * queued, rewritten, or with no inplace callback, as before). buf (and its headroom) is
+ * changed only by an in-place forward, which always ends in that callback; when the callback
+ * was not called, the owner may release the buffer as after ctl_mux_client_bytes(). Headroom of
+ * FIX_MAX_REWRITE_HEADER (fix_encode.h) bytes is always enough; less works when the new
+ * header is not much longer than the old one, else the message is copied. */
 void ctl_mux_client_segment(struct ctl_mux *m, uint32_t conn, char *buf, size_t len,
 			    size_t headroom, int64_t now);
 /* The connection is gone (peer closed or reset). After the multiplexer's own client_close
