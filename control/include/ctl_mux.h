@@ -57,7 +57,9 @@ struct ctl_mux_io {
 	 * [buf - headroom, buf + len) of that call. The owner transmits exactly those bytes on the
 	 * destination's connection, after anything sent to it earlier in the same call, and keeps
 	 * the buffer alive until transmitted (e.g. hands the mbuf itself to TCP) instead of
-	 * releasing it after the call. */
+	 * releasing it after the call. Until the segment call returns the multiplexer may still
+	 * read body bytes of that message (e.g. the MDReqID of an unsubscribe it releases), so
+	 * the owner must not change them before then. */
 	void (*client_send_inplace)(void *arg, uint32_t conn, const char *msg, size_t len);
 	void (*venue_send_inplace)(void *arg, uint32_t vs, const char *msg, size_t len);
 };
