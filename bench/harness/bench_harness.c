@@ -1,83 +1,37 @@
 /* fixmux-bench: open-loop end-to-end latency harness (issue 7, docs/benchmarks.md
- * "## fixmux-bench (end to end)").
+ * "## fixmux-bench (end to end)"). This file: the command line and the phase driver.
  *
- * N FIX 4.4 users on kernel TCP sockets, one epoll loop, one thread. Orders go out on a fixed
- * schedule: order k of the run is due at start + k / rate and belongs to user k mod N. Its
- * latency is taken from that *intended* time to the arrival of its first ExecutionReport
- * (matched by ClOrdID), so when the harness, the kernel, fixmux or the venue stalls, every order
- * that should have gone out during the stall carries the stall in its latency: there is no
- * coordinated omission. How late the harness itself put each order on the socket is kept in a
- * second histogram ("send lag") so a reader can tell the harness's own lateness apart.
- *
- * The same schedule runs once per phase: through fixmux (--fixmux) and straight to the venue
- * simulator (--direct), one after the other in the same process, and the ratio is printed.
+ * The same traffic runs once per phase: through fixmux (--fixmux), through the QuickFIX relay
+ * (--qf-relay) and straight to the venue simulator (--direct), one after the other in the same
+ * process, and the ratios are printed. In each phase --threads threads (bench_worker.c) carry
+ * the users, each with its own histograms, merged at the end; the driver starts them on a
+ * common clock, reads fixmux's internal latency around the fixmux phase (--latency-cmd) and
+ * collects the per-second rows.
  */
 #define _GNU_SOURCE
 #include "bench_harness.h"
 #include "bench_hist.h"
 #include "bench_util.h"
-#include "fix_encode.h"
-#include "fix_msg.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
-
-#define RX_CAP (32u * 1024)
-#define TX_CAP (512u * 1024)   /* virtual until used: calloc maps it lazily */
-#define MAX_FIELDS 96
-#define RING_BITS 21                  /* orders in flight tracked: 2 M */
-#define RING_MASK ((1u << RING_BITS) - 1)
-
-enum ustate { U_CLOSED = 0, U_LOGON_SENT, U_ACTIVE, U_LOGOUT_SENT };
-
-struct user {
-	int fd;
-	enum ustate st;
-	char name[32];
-	uint64_t seq_out;
-	uint64_t last_tx;     /* ticks */
-	struct fix_framer fr;
-	uint32_t rx_len;
-	uint32_t tx_off, tx_len;
-	bool want_out;        /* EPOLLOUT armed */
-	char rx[RX_CAP];
-	char tx[TX_CAP];
-};
 
 struct bench_cfg bench_cfg = {
-	.users = 10, .rate = 1000, .duration_s = 10, .warmup_s = 1, .drain_s = 5,
-	.prefix = "u", .progress = true,
+	.scenario = SCN_ORDERS, .users = 10, .rate = 1000, .duration_s = 10, .warmup_s = 1,
+	.drain_s = 5, .prefix = "u", .progress = true, .threads = 1, .md_subs = 1,
+	.md_symbols = 4,
 };
-
-static struct user *users;
-static uint64_t *ring;        /* intended send tick of order k at k & RING_MASK, 0 = answered */
-static struct fix_time_cache tcache;
-static double tpn;            /* ticks per ns */
-static volatile sig_atomic_t stop_flag;
+volatile int bench_stop;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
-}
-
-static uint64_t ticks_to_ns(uint64_t t)
-{
-	return (uint64_t)((double)t / tpn);
+	bench_stop = 1;
 }
 
 static int64_t realtime_ns(void)
@@ -89,289 +43,74 @@ static int64_t realtime_ns(void)
 }
 
 /* ------------------------------------------------------------------------------------------
- * Sending
+ * Per-second rows merged over the threads
  * ---------------------------------------------------------------------------------------- */
 
-static int ep;
+static const char *const stream_names[ST__COUNT] = { "orders", "md" };
 
-static void arm(struct user *u, int idx, bool out)
+static void keep_row(struct phase_run *pr, enum stream s, struct sec_slot *sl)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0), .data.u32 = (uint32_t)idx };
+	struct stream_res *st = &pr->r->st[s];
+	struct bench_hist *h = &sl->h;
 
-	if (u->want_out != out && epoll_ctl(ep, EPOLL_CTL_MOD, u->fd, &ev) == 0)
-		u->want_out = out;
-}
-
-/* Writes what is queued; a full socket leaves the rest queued with EPOLLOUT armed. */
-static int flush(struct user *u, int idx)
-{
-	while (u->tx_off < u->tx_len) {
-		ssize_t n = write(u->fd, u->tx + u->tx_off, u->tx_len - u->tx_off);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		u->tx_off += (uint32_t)n;
+	if (h->total > 0 && st->nrows < MAX_SECONDS) {
+		struct second_row *row = &st->rows[st->nrows++];
+		row->t = sl->t;
+		row->answered = h->total;
+		row->p50 = bench_hist_percentile(h, 50);
+		row->p90 = bench_hist_percentile(h, 90);
+		row->p99 = bench_hist_percentile(h, 99);
+		row->max = h->max;
 	}
-	if (u->tx_off == u->tx_len)
-		u->tx_off = u->tx_len = 0;
-	arm(u, idx, u->tx_len != 0);
-	return 0;
+	if (bench_cfg.progress && h->total > 0)
+		fprintf(stderr, "fixmux-bench [%s %s] %3us  %s this second %8llu  p50 %9.1f  "
+			"p99 %9.1f  max %9.1f us\n", pr->ph->name, stream_names[s], sl->t,
+			s == ST_ORDERS ? "answered" : "received", (unsigned long long)h->total,
+			bench_hist_percentile(h, 50) / 1e3, bench_hist_percentile(h, 99) / 1e3,
+			(double)h->max / 1e3);
+	bench_hist_reset(h);
+	sl->contributed = 0;
+	sl->t = 0;
 }
 
-/* Starts a message with the standard header of user u. */
-static void begin(struct fix_encoder *e, char *buf, size_t cap, struct user *u, const char *type,
-		  const char *target, int64_t now_ns)
+void bench_second_add(struct phase_run *pr, enum stream s, uint32_t t, const struct bench_hist *h)
 {
-	fix_enc_begin(e, buf, cap, FIX_VER_44, type, &tcache);
-	fix_enc_cstr(e, 49, u->name);
-	fix_enc_cstr(e, 56, target);
-	fix_enc_uint(e, 34, u->seq_out);
-	fix_enc_time(e, 52, now_ns, FIX_TIME_US);
+	struct sec_slot *sl = &pr->slot[s][t % 4];
+
+	pthread_mutex_lock(&pr->mu);
+	/* A thread more than 3 s behind the others: the old second is given up as it is. */
+	if (sl->contributed > 0 && sl->t != t)
+		keep_row(pr, s, sl);
+	sl->t = t;
+	bench_hist_add(&sl->h, h);
+	if (++sl->contributed == pr->nthreads)
+		keep_row(pr, s, sl);
+	pthread_mutex_unlock(&pr->mu);
 }
 
-static int queue(struct user *u, int idx, struct fix_encoder *e)
+static int by_second(const void *a, const void *b)
 {
-	char *msg;
-	size_t len = fix_enc_finish(e, &msg);
+	const struct second_row *x = a, *y = b;
 
-	if (len == 0)
-		return -1;
-	if (u->tx_off > 0 && u->tx_len + len > TX_CAP) {
-		memmove(u->tx, u->tx + u->tx_off, u->tx_len - u->tx_off);
-		u->tx_len -= u->tx_off;
-		u->tx_off = 0;
-	}
-	/* The peer stopped reading for 512 kB: an open-loop run cannot wait for it. */
-	if (u->tx_len + len > TX_CAP)
-		return -1;
-	memcpy(u->tx + u->tx_len, msg, len);
-	u->tx_len += (uint32_t)len;
-	u->seq_out++;
-	u->last_tx = bench_ticks();
-	return flush(u, idx);
+	return (x->t > y->t) - (x->t < y->t);
 }
 
-static int send_simple(struct user *u, int idx, const char *type, const char *target,
-		       uint32_t tag, const char *val, size_t vlen)
+void bench_second_flush(struct phase_run *pr)
 {
-	char buf[512];
-	struct fix_encoder e;
-
-	begin(&e, buf, sizeof(buf), u, type, target, realtime_ns());
-	if (tag != 0)
-		fix_enc_str(&e, tag, val, vlen);
-	return queue(u, idx, &e);
-}
-
-static int send_logon(struct user *u, int idx, const char *target)
-{
-	char buf[512];
-	struct fix_encoder e;
-
-	begin(&e, buf, sizeof(buf), u, "A", target, realtime_ns());
-	fix_enc_uint(&e, 98, 0);
-	fix_enc_uint(&e, 108, 30);
-	/* Every run starts both sequences at 1, so runs can follow each other on one appliance
-	 * (whose user sessions otherwise keep their numbers across logons). */
-	fix_enc_char(&e, 141, 'Y');
-	fix_enc_cstr(&e, 553, u->name);
-	fix_enc_cstr(&e, 554, bench_cfg.password);
-	return queue(u, idx, &e);
-}
-
-static int send_order(struct user *u, int idx, const struct phase *ph, uint64_t k, int64_t now_ns)
-{
-	char buf[512], id[40];
-	struct fix_encoder e;
-	int n = snprintf(id, sizeof(id), "%c%x-%llu", ph->tag, (unsigned)getpid() & 0xfffff,
-			 (unsigned long long)k);
-
-	begin(&e, buf, sizeof(buf), u, "D", ph->target, now_ns);
-	fix_enc_str(&e, 11, id, (size_t)n);
-	fix_enc_char(&e, 21, '1');
-	fix_enc_cstr(&e, 55, "EUR/USD");
-	fix_enc_char(&e, 54, (k & 1) ? '2' : '1');
-	fix_enc_time(&e, 60, now_ns, FIX_TIME_US);
-	fix_enc_uint(&e, 38, 1000);
-	fix_enc_char(&e, 40, '2');
-	fix_enc_cstr(&e, 44, "1.1");
-	return queue(u, idx, &e);
-}
-
-/* ------------------------------------------------------------------------------------------
- * Receiving
- * ---------------------------------------------------------------------------------------- */
-
-struct run {
-	const struct phase *ph;
-	struct result *r;
-	struct bench_hist interval;
-	uint64_t next_k;          /* orders scheduled so far */
-	uint64_t outstanding;
-	uint64_t measure_from;    /* orders due before this tick are warm-up: matched, not recorded */
-	uint32_t active;
-	uint32_t closed;
-	bool failed;
-};
-
-/* Keeps the first failure of a run: fmt takes a (a user name) and b[0..blen) (peer text). */
-static void fail_run(struct run *rn, const char *fmt, const char *a, const char *b, int blen)
-{
-	if (!rn->failed) {
-		snprintf(rn->r->why, sizeof(rn->r->why), fmt, a, blen, b);
-		/* The text goes into a JSON string: no quotes, backslashes or control bytes. */
-		for (char *p = rn->r->why; *p; p++)
-			if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-				*p = '\'';
-		rn->failed = true;
-	}
-}
-
-static const struct fix_field *field(const struct fix_msg *m, uint32_t tag)
-{
-	return fix_find(m, tag, 0);
-}
-
-static void on_exec(struct run *rn, const struct fix_msg *m, uint64_t now)
-{
-	const struct fix_field *id = field(m, 11), *et = field(m, 150);
-	if (id == NULL)
-		return;
-	if (et != NULL && et->len == 1 && et->val[0] == '8')
-		rn->r->rejected++;
-	if (et != NULL && et->len == 1 && (et->val[0] == 'F' || et->val[0] == '2'))
-		rn->r->fills++;
-	const char *dash = memchr(id->val, '-', id->len);
-	if (dash == NULL || id->val[0] != rn->ph->tag)
-		return;
-	uint64_t k;
-	if (fix_get_uint(dash + 1, (size_t)(id->val + id->len - dash - 1), &k) != FIX_OK)
-		return;
-	if (k >= rn->next_k || rn->next_k - k > RING_MASK)
-		return;
-	uint64_t due = ring[k & RING_MASK];
-	if (due == 0)
-		return; /* the fill after the acknowledgement */
-	ring[k & RING_MASK] = 0;
-	rn->outstanding--;
-	rn->r->answered++;
-	if (due >= rn->measure_from)
-		bench_hist_record(&rn->interval, now > due ? ticks_to_ns(now - due) : 0);
-}
-
-static void on_message(struct run *rn, struct user *u, int idx, const struct fix_msg *m,
-		       uint64_t now)
-{
-	const char *t = m->hdr.msg_type;
-	const struct fix_field *txt = field(m, 58);
-
-	if (strcmp(t, "8") == 0) {
-		on_exec(rn, m, now);
-	} else if (strcmp(t, "A") == 0) {
-		if (u->st == U_LOGON_SENT) {
-			u->st = U_ACTIVE;
-			rn->active++;
-		}
-	} else if (strcmp(t, "1") == 0) {
-		const struct fix_field *req = field(m, 112);
-		if (send_simple(u, idx, "0", rn->ph->target, req ? 112 : 0, req ? req->val : "",
-				req ? req->len : 0) != 0)
-			fail_run(rn, "%s: cannot answer a TestRequest%.*s", u->name, "", 0);
-	} else if (strcmp(t, "5") == 0) {
-		if (u->st != U_LOGOUT_SENT)
-			fail_run(rn, "%s: logged out by the peer: %.*s", u->name,
-				 txt ? txt->val : "", txt ? (int)txt->len : 0);
-		if (u->st == U_ACTIVE)
-			rn->active--;
-		u->st = U_CLOSED;
-	} else if (strcmp(t, "3") == 0 || strcmp(t, "j") == 0) {
-		rn->r->other_rejects++;
-		fail_run(rn, "%s: session or business reject: %.*s", u->name,
-			 txt ? txt->val : "", txt ? (int)txt->len : 0);
-	}
-}
-
-/* Reads what the socket has and handles every complete message. */
-static void on_readable(struct run *rn, int idx, uint64_t now)
-{
-	struct user *u = &users[idx];
-	struct fix_field fields[MAX_FIELDS];
-	struct fix_msg m = { .fields = fields, .cap = MAX_FIELDS };
-
-	for (;;) {
-		if (u->rx_len == RX_CAP) {
-			/* Only a message longer than the buffer leaves it full after framing. */
-			fail_run(rn, "%s: a message longer than %.*s bytes", u->name, "32768", 5);
-			u->rx_len = 0;
-			fix_framer_reset(&u->fr);
-		}
-		ssize_t n = read(u->fd, u->rx + u->rx_len, RX_CAP - u->rx_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			if (u->st != U_LOGOUT_SENT && u->st != U_CLOSED)
-				fail_run(rn, "%s: connection closed by the peer%.*s", u->name, "", 0);
-			if (u->st == U_ACTIVE)
-				rn->active--;
-			u->st = U_CLOSED;
-			epoll_ctl(ep, EPOLL_CTL_DEL, u->fd, NULL);
-			close(u->fd);
-			u->fd = -1;
-			rn->closed++;
-			return;
-		}
-		u->rx_len += (uint32_t)n;
-		uint32_t off = 0;
-		for (;;) {
-			int err = 0;
-			long fl = fix_frame(&u->fr, u->rx + off, u->rx_len - off, &err);
-			if (fl == 0)
-				break;
-			if (fl < 0) {
-				fail_run(rn, "%s: garbled bytes from the peer: %.*s", u->name,
-					 fix_strerror(err), (int)strlen(fix_strerror(err)));
-				off += (uint32_t)-fl;
-				continue;
+	for (int s = 0; s < ST__COUNT; s++) {
+		for (;;) { /* oldest first */
+			struct sec_slot *first = NULL;
+			for (int i = 0; i < 4; i++) {
+				struct sec_slot *sl = &pr->slot[s][i];
+				if (sl->contributed > 0 && (first == NULL || sl->t < first->t))
+					first = sl;
 			}
-			if (fix_parse(&m, u->rx + off, (size_t)fl) == FIX_OK)
-				on_message(rn, u, idx, &m, now);
-			off += (uint32_t)fl;
+			if (first == NULL)
+				break;
+			keep_row(pr, (enum stream)s, first);
 		}
-		if (off > 0) {
-			memmove(u->rx, u->rx + off, u->rx_len - off);
-			u->rx_len -= off;
-		}
-		if ((size_t)n < RX_CAP / 2)
-			break; /* drained; level-triggered epoll calls again if more came */
-	}
-}
-
-/* One pass over the ready sockets, waiting at most timeout_ns (0 polls). */
-static void poll_once(struct run *rn, uint64_t timeout_ns)
-{
-	struct epoll_event evs[64];
-	struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u),
-			       .tv_nsec = (long)(timeout_ns % 1000000000u) };
-	int n = epoll_pwait2(ep, evs, 64, &ts, NULL);
-	uint64_t now = bench_ticks();
-
-	for (int i = 0; i < n; i++) {
-		int idx = (int)evs[i].data.u32;
-		struct user *u = &users[idx];
-		if (u->fd < 0)
-			continue;
-		if (evs[i].events & EPOLLOUT) {
-			if (flush(u, idx) != 0)
-				fail_run(rn, "%s: write failed%.*s", u->name, "", 0);
-		}
-		if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-			on_readable(rn, idx, now);
+		struct stream_res *st = &pr->r->st[s];
+		qsort(st->rows, st->nrows, sizeof(st->rows[0]), by_second);
 	}
 }
 
@@ -379,189 +118,115 @@ static void poll_once(struct run *rn, uint64_t timeout_ns)
  * One phase
  * ---------------------------------------------------------------------------------------- */
 
-static int connect_user(const struct phase *ph, struct user *u)
+static void internal_before(const struct phase *ph, struct result *r)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(ph->port) };
-	int one = 1;
+	uint64_t v[INT_DIRS][IV__N];
 
-	if (inet_pton(AF_INET, ph->host, &sa.sin_addr) != 1)
-		return -1;
-	u->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (u->fd < 0)
-		return -1;
-	setsockopt(u->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(u->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(u->fd);
-		u->fd = -1;
-		return -1;
-	}
-	fcntl(u->fd, F_SETFL, fcntl(u->fd, F_GETFL) | O_NONBLOCK);
-	return 0;
+	if (bench_cfg.latency_cmd == NULL || strcmp(ph->name, "fixmux") != 0)
+		return;
+	if (bench_internal_fetch(bench_cfg.latency_cmd, v, r->in.why, sizeof(r->in.why)) != 0)
+		return;
+	for (int d = 0; d < INT_DIRS; d++)
+		r->in.before_count[d] = v[d][IV_COUNT];
 }
 
-static void roll_second(struct run *rn, uint32_t t)
+static void internal_after(const struct phase *ph, struct result *r)
 {
-	struct result *r = rn->r;
-	struct bench_hist *h = &rn->interval;
-
-	if (r->nrows < MAX_SECONDS && h->total > 0) {
-		struct second_row *row = &r->rows[r->nrows++];
-		row->t = t;
-		row->answered = h->total;
-		row->p50 = bench_hist_percentile(h, 50);
-		row->p90 = bench_hist_percentile(h, 90);
-		row->p99 = bench_hist_percentile(h, 99);
-		row->max = h->max;
-	}
-	if (bench_cfg.progress)
-		fprintf(stderr, "fixmux-bench [%s] %3us  sent %9llu  answered %9llu  in flight %6llu"
-			"  this second: p50 %9.1f  p99 %9.1f  max %9.1f us\n", rn->ph->name, t,
-			(unsigned long long)r->sent, (unsigned long long)r->answered,
-			(unsigned long long)rn->outstanding, bench_hist_percentile(h, 50) / 1e3,
-			bench_hist_percentile(h, 99) / 1e3, (double)h->max / 1e3);
-	bench_hist_add(&r->lat, h);
-	bench_hist_reset(h);
+	if (bench_cfg.latency_cmd == NULL || strcmp(ph->name, "fixmux") != 0 || r->in.why[0])
+		return;
+	if (bench_internal_fetch(bench_cfg.latency_cmd, r->in.v, r->in.why, sizeof(r->in.why)) == 0)
+		r->in.have = true;
 }
 
 static void run_phase(const struct phase *ph, struct result *r)
 {
-	struct run rn = { .ph = ph, .r = r };
-	const uint64_t tps = (uint64_t)(tpn * 1e9);
-	uint32_t n = ph->users;
+	static struct phase_run pr;
+	struct worker *w[MAX_THREADS] = { 0 };
+	pthread_t th[MAX_THREADS];
+	uint32_t nt = bench_cfg.threads < ph->users ? bench_cfg.threads : ph->users;
+	const uint64_t tps = (uint64_t)(bench_ticks_per_ns() * 1e9);
 
+	memset(&pr, 0, sizeof(pr));
+	pr.ph = ph;
+	pr.r = r;
+	pr.nthreads = nt;
+	/* The same subscriptions in every phase, spread over that phase's users. */
+	pr.subs_total = (bench_cfg.scenario & SCN_MD) ? bench_cfg.users * bench_cfg.md_subs : 0;
 	r->phase = ph->name;
-	r->users = n;
+	r->users = ph->users;
+	r->threads = nt;
+	r->subs = pr.subs_total;
 	r->ok = false;
-	if (bench_hist_init(&rn.interval, HIST_HIGHEST) != 0)
-		bench_fail("out of memory");
-	memset(ring, 0, sizeof(uint64_t) << RING_BITS);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	for (uint32_t i = 0; i < n; i++) {
-		struct user *u = &users[i];
-		memset(u, 0, offsetof(struct user, rx));
-		snprintf(u->name, sizeof(u->name), "%s%03u", bench_cfg.prefix, i + 1);
-		u->seq_out = 1;
-		fix_framer_init(&u->fr, RX_CAP);
-		if (connect_user(ph, u) != 0) {
-			snprintf(r->why, sizeof(r->why), "%s: cannot connect to %s:%u: %s", u->name,
-				 ph->host, ph->port, strerror(errno));
-			goto out;
-		}
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
-		epoll_ctl(ep, EPOLL_CTL_ADD, u->fd, &ev);
-		u->st = U_LOGON_SENT;
-		if (send_logon(u, (int)i, ph->target) != 0) {
-			snprintf(r->why, sizeof(r->why), "%s: cannot send the Logon", u->name);
-			goto out;
-		}
+	if ((pr.subs_total + ph->users - 1) / ph->users > MAX_USER_SUBS) {
+		snprintf(r->why, sizeof(r->why), "%u subscriptions over %u sessions: at most %d each",
+			 pr.subs_total, ph->users, MAX_USER_SUBS);
+		return;
 	}
-	uint64_t t0 = bench_ticks();
-	while (rn.active < n && !rn.failed && !stop_flag && bench_ticks() - t0 < 20 * tps)
-		poll_once(&rn, 10000000);
-	if (rn.active < n) {
-		if (!rn.failed)
-			snprintf(r->why, sizeof(r->why), "only %u of %u users logged on within 20 s",
-				 rn.active, n);
-		goto out;
-	}
+	pthread_mutex_init(&pr.mu, NULL);
+	pthread_barrier_init(&pr.ready, NULL, nt + 1);
+	pthread_barrier_init(&pr.go, NULL, nt + 1);
+	pthread_barrier_init(&pr.measured, NULL, nt + 1);
+	pthread_barrier_init(&pr.resume, NULL, nt + 1);
+	for (int s = 0; s < ST__COUNT; s++)
+		for (int i = 0; i < 4; i++)
+			if (bench_hist_init(&pr.slot[s][i].h, HIST_HIGHEST) != 0)
+				bench_fail("out of memory");
+	for (uint32_t i = 0; i < nt; i++)
+		if ((w[i] = bench_worker_new(&pr, i)) == NULL)
+			bench_fail("out of memory");
+	for (uint32_t i = 0; i < nt; i++)
+		if (pthread_create(&th[i], NULL, bench_worker_main, w[i]) != 0)
+			bench_fail("cannot start a thread");
 
-	/* The schedule: order k is due at start + k * period. */
-	const double period = (double)tps / bench_cfg.rate;
-	const uint64_t start = bench_ticks() + tps / 100;
-	const uint64_t end = start + (uint64_t)(bench_cfg.duration_s * (double)tps);
-	const uint64_t total = (uint64_t)(bench_cfg.duration_s * bench_cfg.rate);
-	rn.measure_from = start + (uint64_t)(bench_cfg.warmup_s * (double)tps);
-	uint64_t next_second = start + tps, due = start;
-	uint32_t second = 0;
-	bool sending = true;
-	uint64_t drain_end = 0;
+	/* Every thread has logged its users on (or failed): read fixmux's counts, start the
+	 * clock 10 ms from now so that every thread is waiting when order 0 is due. */
+	pthread_barrier_wait(&pr.ready);
+	if (!__atomic_load_n(&pr.abort_run, __ATOMIC_RELAXED))
+		internal_before(ph, r);
+	pr.start = bench_ticks() + tps / 100;
+	pr.start_rt = realtime_ns() + 10000000;
+	pthread_barrier_wait(&pr.go);
+	uint64_t t0 = pr.start;
+	pthread_barrier_wait(&pr.measured);
+	if (!__atomic_load_n(&pr.abort_run, __ATOMIC_RELAXED) && !bench_stop)
+		internal_after(ph, r);
+	else if (r->in.why[0] == 0)
+		snprintf(r->in.why, sizeof(r->in.why), "not read: the phase failed");
+	pthread_barrier_wait(&pr.resume);
+	for (uint32_t i = 0; i < nt; i++)
+		pthread_join(th[i], NULL);
+	r->elapsed_s = (double)(bench_ticks() - t0) / (double)tps;
+	bench_second_flush(&pr);
 
-	while (!rn.failed && !stop_flag) {
-		uint64_t now = bench_ticks();
-		int64_t now_ns = realtime_ns();
-		while (sending && due <= now) {
-			uint64_t k = rn.next_k;
-			uint32_t idx = (uint32_t)(k % n);
-			if (ring[k & RING_MASK] != 0) {
-				rn.outstanding--; /* 2 M orders ago and never answered */
-				r->unanswered++;
-			}
-			ring[k & RING_MASK] = due;
-			rn.next_k++;
-			rn.outstanding++;
-			if (users[idx].st != U_ACTIVE ||
-			    send_order(&users[idx], (int)idx, ph, k, now_ns) != 0) {
-				fail_run(&rn, "%s: cannot send (connection lost or 512 kB unsent)%.*s",
-					 users[idx].name, "", 0);
-				break;
-			}
-			r->sent++;
-			uint64_t after = bench_ticks();
-			if (due >= rn.measure_from)
-				bench_hist_record(&r->lag, after > due ? ticks_to_ns(after - due) : 0);
-			due = start + (uint64_t)((double)rn.next_k * period);
-			if (rn.next_k >= total) {
-				sending = false;
-				drain_end = end + (uint64_t)(bench_cfg.drain_s * (double)tps);
-			}
-		}
-		if (now >= next_second) {
-			roll_second(&rn, ++second);
-			next_second += tps;
-			/* Heartbeats for users idle longer than 25 s (HeartBtInt 30). */
-			for (uint32_t i = 0; i < n; i++)
-				if (users[i].st == U_ACTIVE && now - users[i].last_tx > 25 * tps)
-					send_simple(&users[i], (int)i, "0", ph->target, 0, "", 0);
-		}
-		if (!sending && (rn.outstanding == 0 || now >= drain_end))
-			break;
-		/* Sleep in epoll until 20 us before the next order is due, then poll: spinning all
-		 * the time would take a whole core from fixmux and the simulator on a 2-core box,
-		 * and a late wake-up is not hidden anyway (it is latency, and it is in "send lag"). */
-		uint64_t wake = sending ? due : next_second;
-		uint64_t timeout = 0, early = 20 * tps / 1000000;
-		if (!bench_cfg.spin && wake > now + early)
-			timeout = ticks_to_ns(wake - now - early);
-		poll_once(&rn, timeout);
-	}
-	r->elapsed_s = (double)(bench_ticks() - start) / (double)tps;
-	roll_second(&rn, ++second);
-	r->unanswered += rn.outstanding;
-	if (!rn.failed && stop_flag)
+	bool ok = true;
+	for (uint32_t i = 0; i < nt; i++)
+		ok &= bench_worker_merge(w[i], r);
+	if (!ok) {
+		/* the first thread's failure is in r->why */
+	} else if (bench_stop) {
 		snprintf(r->why, sizeof(r->why), "interrupted");
-	else if (!rn.failed && r->unanswered > 0)
+	} else if (r->unanswered > 0) {
 		snprintf(r->why, sizeof(r->why), "%llu orders without an ExecutionReport after %.1f s",
 			 (unsigned long long)r->unanswered, bench_cfg.drain_s);
-	else if (!rn.failed && r->rejected > 0)
+	} else if (r->rejected > 0) {
 		snprintf(r->why, sizeof(r->why), "%llu orders rejected (150=8)",
 			 (unsigned long long)r->rejected);
-	else if (!rn.failed)
+	} else if (r->md_unstamped > 0) {
+		snprintf(r->why, sizeof(r->why), "%llu increments without MDEntryTime(273): run the "
+			 "simulator with --md-rate", (unsigned long long)r->md_unstamped);
+	} else {
 		r->ok = true;
-
-	/* Orderly logout: a Logout each, then up to 3 s for the answers. */
-	for (uint32_t i = 0; i < n; i++)
-		if (users[i].st == U_ACTIVE) {
-			send_simple(&users[i], (int)i, "5", ph->target, 0, "", 0);
-			users[i].st = U_LOGOUT_SENT;
-		}
-	t0 = bench_ticks();
-	rn.failed = true; /* keep the first failure text; later ones are consequences */
-	while (rn.closed < n && bench_ticks() - t0 < 3 * tps) {
-		uint32_t open = 0;
-		for (uint32_t i = 0; i < n; i++)
-			open += users[i].fd >= 0 && users[i].st != U_CLOSED;
-		if (open == 0)
-			break;
-		poll_once(&rn, 10000000);
 	}
-out:
-	for (uint32_t i = 0; i < n; i++)
-		if (users[i].fd >= 0) {
-			close(users[i].fd);
-			users[i].fd = -1;
-		}
-	close(ep);
-	bench_hist_free(&rn.interval);
+	for (uint32_t i = 0; i < nt; i++)
+		bench_worker_free(w[i]);
+	for (int s = 0; s < ST__COUNT; s++)
+		for (int i = 0; i < 4; i++)
+			bench_hist_free(&pr.slot[s][i].h);
+	pthread_barrier_destroy(&pr.ready);
+	pthread_barrier_destroy(&pr.go);
+	pthread_barrier_destroy(&pr.measured);
+	pthread_barrier_destroy(&pr.resume);
+	pthread_mutex_destroy(&pr.mu);
 	if (!r->ok && r->why[0] == 0)
 		snprintf(r->why, sizeof(r->why), "failed");
 }
@@ -576,26 +241,36 @@ static void usage(int rc)
 		"usage: fixmux-bench [--fixmux HOST:PORT] [--direct HOST:PORT] [options]\n"
 		"  --fixmux HOST:PORT     phase 1: through fixmux (users log on with 553/554)\n"
 		"  --fixmux-target ID     TargetCompID towards fixmux (default SIM.Orders)\n"
-		"  --qf-relay HOST:PORT   phase 2: through the QuickFIX relay (fixmux-qf-relay)\n"
+		"  --qf-relay HOST:PORT   phase 2: through the QuickFIX relay (orders only)\n"
 		"  --qf-relay-target ID   TargetCompID towards the relay (default QFRELAY)\n"
 		"  --direct HOST:PORT     phase 3: straight to the venue simulator (baseline)\n"
 		"  --direct-target ID     TargetCompID towards the simulator (default SIMVENUE)\n"
+		"  --scenario S           orders (default), md (market data) or mix (both at once)\n"
 		"  --users N              FIX sessions (1..%d, default 10), named PREFIX001...\n"
 		"  --direct-users M       sessions of the direct phase (default min(N, 64): the\n"
-		"                         simulator holds 64 sessions); same total rate\n"
+		"                         simulator holds 64 sessions); same total traffic\n"
 		"  --user-prefix P        default u\n"
 		"  --password-file F      password sent in 554 (first line of F)\n"
 		"  --rate R               orders per second over all users (default 1000)\n"
+		"  --md-subs S            market-data subscriptions per user (default 1)\n"
+		"  --md-symbols K         symbols they are spread over (default 4): users share them\n"
+		"  --md-rate R            the simulator's --md-rate (increments/s per subscription),\n"
+		"                         for the report\n"
 		"  --duration S           seconds of sending per phase (default 10)\n"
 		"  --warmup S             first seconds not recorded (default 1)\n"
 		"  --drain S              wait for late reports after the last order (default 5)\n"
-		"  --out-dir D            write PHASE.hgrm, PHASE.csv, PHASE-timeline.csv\n"
+		"  --threads T            sender/receiver threads, users dealt out (default 1, max %d)\n"
+		"  --cores LIST           pin thread i to CPU LIST[i mod len] (e.g. 2,3)\n"
+		"  --latency-cmd CMD      shell command printing fixmux's `fixmuxctl --json latency`:\n"
+		"                         run before and after the fixmux phase, reported beside it\n"
+		"  --out-dir D            write PHASE.hgrm, PHASE.csv, PHASE-timeline.csv (PHASE-md.*)\n"
 		"  --spin                 never sleep in epoll_wait\n"
 		"  --no-progress          no progress line each second on stderr\n"
 		"  --json                 one JSON object per figure on stdout\n"
 		"  --selftest             check the histogram and exit\n"
-		"Exit status: 0 when every order got its ExecutionReport in every phase, 1 otherwise.\n",
-		MAX_USERS);
+		"Exit status: 0 when every order got its ExecutionReport and every subscription its\n"
+		"increments in every phase, 1 otherwise.\n",
+		MAX_USERS, MAX_THREADS);
 	exit(rc);
 }
 
@@ -631,19 +306,42 @@ static double num(const char *opt, const char *v, double lo, double hi)
 	return x;
 }
 
+static void parse_cores(const char *v)
+{
+	char *copy = strdup(v), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		if (bench_cfg.ncores == MAX_THREADS) {
+			fprintf(stderr, "fixmux-bench: --cores '%s': at most %d\n", v, MAX_THREADS);
+			exit(2);
+		}
+		bench_cfg.cores[bench_cfg.ncores++] = (int)num("cores", t, 0, 4095);
+	}
+	free(copy);
+	if (bench_cfg.ncores == 0)
+		usage(2);
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_FIXMUX = 256, OPT_FTARGET, OPT_DIRECT, OPT_DTARGET, OPT_USERS, OPT_PREFIX, OPT_PW, OPT_RATE,
-	       OPT_DUR, OPT_WARM, OPT_DRAIN, OPT_OUT, OPT_SPIN, OPT_NOPROG, OPT_JSON, OPT_SELF, OPT_DUSERS, OPT_QF, OPT_QTARGET };
+	enum { OPT_FIXMUX = 256, OPT_FTARGET, OPT_DIRECT, OPT_DTARGET, OPT_USERS, OPT_PREFIX, OPT_PW,
+	       OPT_RATE, OPT_DUR, OPT_WARM, OPT_DRAIN, OPT_OUT, OPT_SPIN, OPT_NOPROG, OPT_JSON,
+	       OPT_SELF, OPT_DUSERS, OPT_QF, OPT_QTARGET, OPT_SCN, OPT_THREADS, OPT_CORES,
+	       OPT_LATCMD, OPT_MDSUBS, OPT_MDSYMS, OPT_MDRATE };
 	static const struct option lo[] = {
 		{ "fixmux", 1, 0, OPT_FIXMUX }, { "fixmux-target", 1, 0, OPT_FTARGET },
 		{ "qf-relay", 1, 0, OPT_QF }, { "qf-relay-target", 1, 0, OPT_QTARGET },
 		{ "direct", 1, 0, OPT_DIRECT }, { "direct-target", 1, 0, OPT_DTARGET },
-		{ "users", 1, 0, OPT_USERS }, { "direct-users", 1, 0, OPT_DUSERS }, { "user-prefix", 1, 0, OPT_PREFIX },
-		{ "password-file", 1, 0, OPT_PW }, { "rate", 1, 0, OPT_RATE },
-		{ "duration", 1, 0, OPT_DUR }, { "warmup", 1, 0, OPT_WARM }, { "drain", 1, 0, OPT_DRAIN },
+		{ "users", 1, 0, OPT_USERS }, { "direct-users", 1, 0, OPT_DUSERS },
+		{ "user-prefix", 1, 0, OPT_PREFIX }, { "password-file", 1, 0, OPT_PW },
+		{ "rate", 1, 0, OPT_RATE }, { "duration", 1, 0, OPT_DUR },
+		{ "warmup", 1, 0, OPT_WARM }, { "drain", 1, 0, OPT_DRAIN },
 		{ "out-dir", 1, 0, OPT_OUT }, { "spin", 0, 0, OPT_SPIN },
 		{ "no-progress", 0, 0, OPT_NOPROG }, { "json", 0, 0, OPT_JSON },
+		{ "scenario", 1, 0, OPT_SCN }, { "threads", 1, 0, OPT_THREADS },
+		{ "cores", 1, 0, OPT_CORES }, { "latency-cmd", 1, 0, OPT_LATCMD },
+		{ "md-subs", 1, 0, OPT_MDSUBS }, { "md-symbols", 1, 0, OPT_MDSYMS },
+		{ "md-rate", 1, 0, OPT_MDRATE },
 		{ "selftest", 0, 0, OPT_SELF }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *fixmux = NULL, *direct = NULL, *ftarget = "SIM.Orders", *dtarget = "SIMVENUE";
 	const char *qfrelay = NULL, *qtarget = "QFRELAY";
@@ -680,6 +378,25 @@ int main(int argc, char **argv)
 		case OPT_SPIN: bench_cfg.spin = true; break;
 		case OPT_NOPROG: bench_cfg.progress = false; break;
 		case OPT_JSON: bench_cfg.json = true; break;
+		case OPT_SCN:
+			if (strcmp(optarg, "orders") == 0)
+				bench_cfg.scenario = SCN_ORDERS;
+			else if (strcmp(optarg, "md") == 0)
+				bench_cfg.scenario = SCN_MD;
+			else if (strcmp(optarg, "mix") == 0)
+				bench_cfg.scenario = SCN_ORDERS | SCN_MD;
+			else {
+				fprintf(stderr, "fixmux-bench: --scenario '%s': orders, md or mix\n",
+					optarg);
+				exit(2);
+			}
+			break;
+		case OPT_THREADS: bench_cfg.threads = (uint32_t)num("threads", optarg, 1, MAX_THREADS); break;
+		case OPT_CORES: parse_cores(optarg); break;
+		case OPT_LATCMD: bench_cfg.latency_cmd = optarg; break;
+		case OPT_MDSUBS: bench_cfg.md_subs = (uint32_t)num("md-subs", optarg, 1, MAX_USER_SUBS); break;
+		case OPT_MDSYMS: bench_cfg.md_symbols = (uint32_t)num("md-symbols", optarg, 1, 999); break;
+		case OPT_MDRATE: bench_cfg.md_rate = num("md-rate", optarg, 1, 1000000); break;
 		case OPT_SELF: return bench_selftest();
 		case 'h': usage(0); break;
 		default: usage(2);
@@ -687,6 +404,11 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || (fixmux == NULL && direct == NULL && qfrelay == NULL))
 		usage(2);
+	if (qfrelay != NULL && (bench_cfg.scenario & SCN_MD)) {
+		fprintf(stderr, "fixmux-bench: --qf-relay: the QuickFIX relay forwards orders only "
+				"(use --scenario orders)\n");
+		exit(2);
+	}
 	if (bench_cfg.warmup_s >= bench_cfg.duration_s)
 		bench_cfg.warmup_s = 0;
 	if (fixmux)
@@ -702,24 +424,21 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	tpn = bench_calibrate();
-	users = calloc(bench_cfg.users, sizeof(*users));
-	ring = malloc(sizeof(uint64_t) << RING_BITS);
-	if (users == NULL || ring == NULL)
-		bench_fail("out of memory");
-	for (uint32_t i = 0; i < bench_cfg.users; i++)
-		users[i].fd = -1;
+	bench_calibrate();
 
 	struct bench_opts bo = { .json = bench_cfg.json };
 	bench_print_meta(&bo, "fixmux-bench");
 	struct result res[MAX_PHASES];
 	int ok = 1, nrun = 0;
 	memset(res, 0, sizeof(res));
-	while (nrun < bench_cfg.nphases && !stop_flag) {
+	while (nrun < bench_cfg.nphases && !bench_stop) {
 		struct result *r = &res[nrun];
-		if (bench_hist_init(&r->lat, HIST_HIGHEST) || bench_hist_init(&r->lag, HIST_HIGHEST) ||
-		    (r->rows = calloc(MAX_SECONDS, sizeof(struct second_row))) == NULL)
+		if (bench_hist_init(&r->lag, HIST_HIGHEST) != 0)
 			bench_fail("out of memory");
+		for (int s = 0; s < ST__COUNT; s++)
+			if (bench_hist_init(&r->st[s].lat, HIST_HIGHEST) != 0 ||
+			    (r->st[s].rows = calloc(MAX_SECONDS, sizeof(struct second_row))) == NULL)
+				bench_fail("out of memory");
 		run_phase(&bench_cfg.phases[nrun], r);
 		bench_write_files(r);
 		ok &= r->ok;
@@ -731,11 +450,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nrun; i++) {
 		if (!res[i].ok)
 			fprintf(stderr, "fixmux-bench: %s: %s\n", res[i].phase, res[i].why);
-		bench_hist_free(&res[i].lat);
 		bench_hist_free(&res[i].lag);
-		free(res[i].rows);
+		for (int s = 0; s < ST__COUNT; s++) {
+			bench_hist_free(&res[i].st[s].lat);
+			free(res[i].st[s].rows);
+		}
 	}
-	free(users);
-	free(ring);
 	return ok ? 0 : 1;
 }

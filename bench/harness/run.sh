@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fixmux-bench driver: the end-to-end latency run of docs/benchmarks.md ("## fixmux-bench").
 #
-#   bash bench/harness/run.sh [--bin-dir BUILD] [--users N] [--rate R] [--duration S]
+#   bash bench/harness/run.sh [--bin-dir BUILD] [--scenario orders|md|mix] [--users N]
+#        [--rate R] [--md-rate R] [--md-subs S] [--md-symbols K] [--threads T] [--duration S]
 #        [--warmup S] [--idle backoff|spin|sleep] [--out DIR] [--plots] [--no-direct]
 #        [--qf-relay] [--json] [--smoke] [--steps "U:R ..."] [--search] [-- extra fixmux-bench options]
 #
@@ -11,19 +12,32 @@
 #
 #   harness 198.18.0.1 --fmxbc0--> fixmux 198.18.0.2:9878 (net_tap0)
 #   fixmux 198.18.1.2 (net_tap1) --fmxbv0--> fixmux-venue-sim 198.18.1.1:9880 (exchange mode,
-#   --fill-ratio 1: every order is acknowledged and filled at once)
+#   --fill-ratio 1: every order is acknowledged and filled at once; --md-rate R: every
+#   market-data subscription gets R increments/s, each stamped with its intended send time)
 #   harness 198.18.1.1 --------------------> fixmux-venue-sim 198.18.1.1:9880 (the baseline)
 #
+# --scenario: orders (NewOrderSingle -> ExecutionReport, the default), md (every user holds
+# --md-subs subscriptions spread over --md-symbols symbols, so several users receive each
+# symbol; latency from the venue's stamp to the arrival), mix (both at once, reported apart).
+# --threads T: the harness's users are dealt out to T threads, each with its own histograms,
+# merged at the end (per-thread counts in --json).
+#
+# fixmux runs with telemetry (file prefix fmx_bench_<pid>): fixmux-bench reads fixmux's own
+# latency (`fixmuxctl --json latency`, client RX -> venue TX and venue RX -> client TX) before
+# and after the fixmux phase and prints it beside the external figures.
+#
 # fixmux's configuration has N users u001..uN (password hashed by fixmux-passwd), all on the
-# session SIM.Orders; the simulator has fixmux's session and min(N, 63) sessions
+# session SIM.Orders; the simulator has fixmux's session and min(N, 62) sessions
 # SIMVENUE<-uNNN for the baseline (it holds 64 sessions; the baseline carries the same total
-# rate over fewer sessions when N > 63). Results go to --out (default /tmp/fixmux-bench): the
-# harness's text or JSON output, PHASE.hgrm / PHASE.csv / PHASE-timeline.csv, fixmux's and the
-# simulator's statistics, and with --plots latency-by-percentile.png and latency-over-time.png.
+# traffic over fewer sessions when N > 62). Results go to --out (default /tmp/fixmux-bench): the
+# harness's text or JSON output, PHASE.hgrm / PHASE.csv / PHASE-timeline.csv (PHASE-md.* for
+# market data), fixmux's and the simulator's statistics, and with --plots
+# latency-by-percentile.png and latency-over-time.png (md-latency-by-percentile.png).
 #
 # --qf-relay: a third phase through fixmux-qf-relay (QuickFIX C++: an acceptor for the users on
 # 198.18.0.1:9881 and an initiator to the simulator as QFRELAY), between fixmux and direct. It
 # runs on the kernel's TCP inside the namespace (loopback, no TAP), like the direct baseline.
+# It forwards orders only (not with --scenario md or mix).
 #
 # --steps "U:R U:R ...": instead of the single run, one fixmux-only run per step (U users, R
 # orders/s in total) on the same appliance, then a table of the steps; the user-count sweep is
@@ -31,22 +45,30 @@
 # p99 stays under 100 us (10 users; 500, 1000, 2000, 5000, 10000, 20000 orders/s; it stops at
 # the first step that misses or fails).
 #
-# --smoke (the ctest bench/harness_smoke): 4 users, 200 orders/s, 3 s per phase (the QuickFIX
-# relay's phase too when fixmux-qf-relay is built); checks that
-# every order got its ExecutionReport and that the histogram files are consistent. Never
-# checks a timing. Exit 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun).
+# --smoke (the ctests bench/harness_smoke, _md, _mix): 4 users on 2 threads, 200 orders/s and/or
+# 100 increments/s per subscription, 3 s per phase (the QuickFIX relay's phase too for orders
+# when fixmux-qf-relay is built); checks that every order got its ExecutionReport, every
+# subscription its increments, that the per-thread counts add up, that fixmux's internal
+# counts match the traffic and that the histogram files are consistent. Never checks a
+# timing. Exit 0 pass, 1 fail, 77 skip (not root, no /dev/net/tun).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../dataplane/fmx_ns.sh"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=$ROOT/build
 USERS=10 RATE=1000 DURATION=10 WARMUP=1 IDLE=backoff OUT=/tmp/fixmux-bench
+SCENARIO=orders MD_RATE=100 MD_SUBS=1 MD_SYMBOLS=4 THREADS=1
 PLOTS= DIRECT=1 JSON= SMOKE= STEPS= SEARCH= QF=
 EXTRA=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--bin-dir) BIN=$2; shift 2 ;;
 	--users) USERS=$2; shift 2 ;;
+	--scenario) SCENARIO=$2; shift 2 ;;
+	--md-rate) MD_RATE=$2; shift 2 ;;
+	--md-subs) MD_SUBS=$2; shift 2 ;;
+	--md-symbols) MD_SYMBOLS=$2; shift 2 ;;
+	--threads) THREADS=$2; shift 2 ;;
 	--rate) RATE=$2; shift 2 ;;
 	--duration) DURATION=$2; shift 2 ;;
 	--warmup) WARMUP=$2; shift 2 ;;
@@ -60,18 +82,21 @@ while [ $# -gt 0 ]; do
 	--steps) STEPS=$2; shift 2 ;;
 	--search) SEARCH=1; STEPS="10:500 10:1000 10:2000 10:5000 10:10000 10:20000"; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,56p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
 if [ -n "$SMOKE" ]; then
-	USERS=4 RATE=200 DURATION=3 WARMUP=0.5 OUT=$(mktemp -d /tmp/fixmux-bench-smoke.XXXXXX)
-	# The QuickFIX relay is checked too when it was built (it needs libquickfix-dev).
-	[ -x "$BIN/bench/harness/fixmux-qf-relay" ] && QF=1
+	USERS=4 RATE=200 DURATION=3 WARMUP=0.5 THREADS=2 MD_RATE=100 MD_SUBS=1 MD_SYMBOLS=2
+	OUT=$(mktemp -d /tmp/fixmux-bench-smoke.XXXXXX)
+	# The QuickFIX relay is checked too when it was built (it needs libquickfix-dev); it
+	# forwards orders only.
+	[ -x "$BIN/bench/harness/fixmux-qf-relay" ] && [ "$SCENARIO" = orders ] && QF=1
 fi
 FIXMUX=$BIN/dataplane/fixmux
 VSIM=$BIN/control/fixmux-venue-sim
 PASSWD=$BIN/control/fixmux-passwd
+CTL=$BIN/control/fixmuxctl
 BENCH=$BIN/bench/harness/fixmux-bench
 QFRELAY=$BIN/bench/harness/fixmux-qf-relay
 QFDICT=${FIXMUX_QUICKFIX_REF:-/work/shared/reference/quickfix}/spec/FIX44.xml
@@ -101,6 +126,9 @@ trap 'exit 130' INT TERM
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
 for b in "$FIXMUX" "$VSIM" "$PASSWD" "$BENCH"; do [ -x "$b" ] || fail "not built: $b"; done
 case "$USERS" in ''|*[!0-9]*) fail "--users wants a whole number" ;; esac
+case "$SCENARIO" in orders|md|mix) ;; *) fail "--scenario: orders, md or mix" ;; esac
+[ -n "$QF" ] && [ "$SCENARIO" != orders ] && fail "--qf-relay: the QuickFIX relay forwards orders only"
+[ -n "$SMOKE" ] && [ ! -x "$CTL" ] && fail "not built: $CTL (the smoke test checks fixmux's internal latency)"
 for st in $STEPS; do
 	u=${st%%:*}
 	case "$st" in *:*) ;; *) fail "--steps wants USERS:RATE pairs, not '$st'" ;; esac
@@ -159,11 +187,13 @@ free_huge=$(awk '/HugePages_Free/ {f=$2} /Hugepagesize/ {s=$2} END {print f * s 
 if [ -z "$SMOKE" ] && [ "${free_huge%.*}" -ge 256 ] 2>/dev/null; then
 	MEM=(--huge-unlink -m 256) MEMNAME=hugepages
 else
-	MEM=(--no-huge --no-shconf -m 512) MEMNAME="4 KiB pages"
+	MEM=(--no-huge -m 512) MEMNAME="4 KiB pages"
 fi
+# With telemetry (no --no-telemetry): the harness reads fixmux's internal latency through it.
+PREFIX=fmx_bench_$$
 echo "run.sh: fixmux on lcore 0, idle=$IDLE, $MEMNAME; $USERS users configured"
-ip netns exec "$NS" "$FIXMUX" "${MEM[@]}" --no-pci --no-telemetry -l 0 \
-	--file-prefix="fmx_bench_$$" --vdev=net_tap0,iface=fmxbc0 --vdev=net_tap1,iface=fmxbv0 -- \
+ip netns exec "$NS" "$FIXMUX" "${MEM[@]}" --no-pci -l 0 \
+	--file-prefix="$PREFIX" --vdev=net_tap0,iface=fmxbc0 --vdev=net_tap1,iface=fmxbv0 -- \
 	--config "$OUT/fixmux.ini" --stats-file "$OUT/fixmux-stats.json" \
 	>"$OUT/fixmux.out" 2>"$OUT/fixmux.err" &
 FMX_PID=$!
@@ -172,7 +202,7 @@ configure_tap fmxbc0 02:00:c6:12:00:01 198.18.0.1/24
 configure_tap fmxbv0 02:00:c6:12:01:01 198.18.1.1/24
 
 ip netns exec "$NS" "$VSIM" --listen 198.18.1.1:9880 --mode exchange --store "$OUT/vsim" \
-	--sessions "$OUT/vsim.sessions" --fill-ratio 1 --md-interval-ms 1000 \
+	--sessions "$OUT/vsim.sessions" --fill-ratio 1 --md-rate "$MD_RATE" \
 	--stats-file "$OUT/vsim-stats.json" --port-file "$OUT/vsim.port" --quiet \
 	>"$OUT/vsim.log" 2>&1 &
 VSIM_PID=$!
@@ -228,7 +258,9 @@ PY
 fi
 
 ARGS=(--fixmux 198.18.0.2:9878 --users "$USERS" --password-file "$OUT/pw" --rate "$RATE"
-	--duration "$DURATION" --warmup "$WARMUP" --out-dir "$OUT")
+	--duration "$DURATION" --warmup "$WARMUP" --out-dir "$OUT" --scenario "$SCENARIO"
+	--threads "$THREADS" --md-rate "$MD_RATE" --md-subs "$MD_SUBS" --md-symbols "$MD_SYMBOLS")
+[ -x "$CTL" ] && ARGS+=(--latency-cmd "'$CTL' --file-prefix $PREFIX --json latency")
 [ -n "$QF" ] && ARGS+=(--qf-relay 198.18.0.1:9881)
 [ -n "$DIRECT" ] && ARGS+=(--direct 198.18.1.1:9880 --direct-users "$DIRECT_USERS")
 [ -n "$JSON" ] && ARGS+=(--json)
@@ -251,35 +283,77 @@ if [ -n "$PLOTS" ]; then
 fi
 
 if [ -n "$SMOKE" ]; then
-	# Every order answered in both phases, and the files agree with the summary.
-	/usr/bin/python3 - "$OUT" "$RATE" "$DURATION" "$WARMUP" <<'PY'
+	# Every order answered and every subscription served in every phase, the threads' counts
+	# add up, fixmux's internal counts match the traffic, the files agree with the summary.
+	/usr/bin/python3 - "$OUT" "$SCENARIO" "$RATE" "$DURATION" "$WARMUP" "$USERS" "$MD_SUBS" \
+		"$THREADS" <<'PY'
 import json, sys, os
-out, rate, dur, warm = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+out, scn = sys.argv[1], sys.argv[2]
+rate, dur, warm = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+users, md_subs, threads = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 rows = [json.loads(l) for l in open(os.path.join(out, "result.txt")) if l.startswith("{")]
-phases = {r["phase"]: r for r in rows if "phase" in r}
 def check(c, what):
     if not c:
         print("FAIL: " + what); sys.exit(1)
     print("ok: " + what)
+streams = {"orders": ["orders"], "md": ["md"], "mix": ["orders", "md"]}[scn]
 want_phases = {"fixmux", "direct"} | ({"qfrelay"} if os.path.exists(os.path.join(out, "qfrelay.csv")) else set())
-check(set(phases) == want_phases, "phases reported: " + " ".join(sorted(want_phases)))
-check(any("ratio" in r for r in rows), "the fixmux/direct ratio is reported")
-want = int(rate * dur)
-for name, r in phases.items():
-    check(r["ok"] and r["sent"] == want and r["answered"] == want and r["unanswered"] == 0
-          and r["rejected"] == 0, "%s: %d orders sent, each got its ExecutionReport" % (name, want))
-    # the warm-up is matched but not recorded: about rate * (dur - warm) values
-    check(abs(r["recorded"] - rate * (dur - warm)) <= 2, "%s: %d latencies recorded" % (name, r["recorded"]))
-    check(0 < r["p50_us"] <= r["p90_us"] <= r["p99_us"] <= r["p99.9_us"] <= r["p99.99_us"] <= r["max_us"],
-          "%s: percentiles ordered and positive" % name)
-    hgrm = open(os.path.join(out, name + ".hgrm")).read()
-    check("Total count    = %12d]" % r["recorded"] in hgrm, "%s.hgrm total matches" % name)
-    csv = open(os.path.join(out, name + ".csv")).read().splitlines()
+res = {(r["scenario"], r["phase"]): r for r in rows if "phase" in r and r["scenario"] != "internal"}
+check(set(res) == {(s, p) for s in streams for p in want_phases},
+      "%s reported for the phases %s" % ("/".join(streams), " ".join(sorted(want_phases))))
+for s in streams:
+    check(any(r.get("ratio") == "fixmux/direct" and r["scenario"] == s for r in rows),
+          "%s: the fixmux/direct ratio is reported" % s)
+def files(name, sfx, r):
+    hgrm = open(os.path.join(out, name + sfx + ".hgrm")).read()
+    check("Total count    = %12d]" % r["recorded"] in hgrm, "%s%s.hgrm total matches" % (name, sfx))
+    csv = open(os.path.join(out, name + sfx + ".csv")).read().splitlines()
     check(csv[0].startswith("Value,Percentile") and csv[-1].split(",")[1].startswith("1.0"),
-          "%s.csv ends at percentile 1" % name)
-    tl = open(os.path.join(out, name + "-timeline.csv")).read().splitlines()
+          "%s%s.csv ends at percentile 1" % (name, sfx))
+    tl = open(os.path.join(out, name + sfx + "-timeline.csv")).read().splitlines()
     check(sum(int(l.split(",")[1]) for l in tl[1:]) == r["recorded"],
-          "%s-timeline.csv seconds add up to the recorded count" % name)
+          "%s%s-timeline.csv seconds add up to the recorded count" % (name, sfx))
+def ordered(r, what):
+    check(0 < r["p50_us"] <= r["p90_us"] <= r["p99_us"] <= r["p99.9_us"] <= r["p99.99_us"] <= r["max_us"],
+          "%s: percentiles ordered and positive" % what)
+def threads_add_up(r, keys, what):
+    t = r["threads"]
+    check(len(t) == min(threads, r["users"]) and sum(x["users"] for x in t) == r["users"],
+          "%s: %d threads carry the %d users" % (what, len(t), r["users"]))
+    for k, total in keys:
+        check(sum(x[k] for x in t) == r[total], "%s: threads' %s add up to %d" % (what, k, r[total]))
+want = int(rate * dur)
+for (s, name), r in sorted(res.items()):
+    what = "%s %s" % (name, s)
+    check(r["ok"], what + ": ok " + r.get("error", ""))
+    if s == "orders":
+        check(r["sent"] == want and r["answered"] == want and r["unanswered"] == 0
+              and r["rejected"] == 0, "%s: %d orders sent, each got its ExecutionReport" % (what, want))
+        # the warm-up is matched but not recorded: about rate * (dur - warm) values
+        check(abs(r["recorded"] - rate * (dur - warm)) <= 2 * threads, "%s: %d latencies recorded" % (what, r["recorded"]))
+        threads_add_up(r, [("sent", "sent"), ("answered", "answered"), ("recorded", "recorded")], what)
+        files(name, "", r)
+    else:
+        check(r["subs"] == users * md_subs and r["snapshots"] == r["subs"],
+              "%s: %d subscriptions, each answered by its snapshot" % (what, r["subs"]))
+        check(r["md_rejects"] == 0 and r["unstamped"] == 0 and 0 < r["recorded"] <= r["updates"],
+              "%s: %d increments, all stamped, %d recorded" % (what, r["updates"], r["recorded"]))
+        threads_add_up(r, [("updates", "updates"), ("recorded", "recorded")], what)
+        files(name, "-md", r)
+    ordered(r, what)
+# fixmux's own latency, beside its phase: both directions, the phase's counts are its traffic.
+internal = {r["direction"]: r for r in rows if r.get("scenario") == "internal" and "direction" in r}
+check(set(internal) == {"client_to_venue", "venue_to_client"}, "fixmux internal latency: both directions reported")
+for d, r in internal.items():
+    check(r["count"] >= r["count_phase"] > 0 and r["min_us"] <= r["p50_us"] <= r["p99_us"] <= r["max_us"],
+          "internal %s: %d messages in the phase, percentiles ordered" % (d, r["count_phase"]))
+o, m = res.get(("orders", "fixmux")), res.get(("md", "fixmux"))
+sent = (o["sent"] if o else 0) + (m["subs"] if m else 0)  # orders, and the unsubscribes
+check(internal["client_to_venue"]["count_phase"] == sent,
+      "internal client_to_venue: %d forwarded in the phase = the harness's orders and unsubscribes" % sent)
+got = (o["answered"] if o else 0) + (m["updates"] if m else 0)
+check(internal["venue_to_client"]["count_phase"] >= got,
+      "internal venue_to_client: at least the %d reports and increments the harness received" % got)
 PY
-	echo "PASS: fixmux-bench smoke"
+	echo "PASS: fixmux-bench smoke ($SCENARIO)"
 fi

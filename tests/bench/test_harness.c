@@ -1,0 +1,156 @@
+/* fixmux-bench (bench/harness): per-thread histograms merged at the end must equal one
+ * histogram of everything, and fixmux's latency answer (fixmuxctl --json latency) must be read
+ * column by column whatever the order of its directions, or refused with the reason. */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bench_harness.h"
+#include "bench_hist.h"
+
+/* Needed by bench_harness.h's users; the tested files do not touch them. */
+struct bench_cfg bench_cfg;
+volatile int bench_stop;
+
+static uint64_t lcg(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return *s >> 17;
+}
+
+Test(bench_hist, per_thread_histograms_merge_to_one_histogram_of_everything)
+{
+	enum { T = 4 };
+	static struct bench_hist th[T], all, merged;
+	cr_assert_eq(bench_hist_init(&all, HIST_HIGHEST), 0);
+	cr_assert_eq(bench_hist_init(&merged, HIST_HIGHEST), 0);
+	uint64_t seed = 7;
+	for (int t = 0; t < T; t++) {
+		cr_assert_eq(bench_hist_init(&th[t], HIST_HIGHEST), 0);
+		/* Each thread sees its own range: 1 us .. 10 ms apart, so the merged tail comes from
+		 * one thread and the body from another. */
+		uint64_t scale = 1000ull << (3 * t);
+		for (int i = 0; i < 20000 + 5000 * t; i++) {
+			uint64_t v = scale + lcg(&seed) % (scale * 4);
+			bench_hist_record(&th[t], v);
+			bench_hist_record(&all, v);
+		}
+	}
+	bench_hist_record(&th[2], HIST_HIGHEST * 3); /* saturated in one thread */
+	bench_hist_record(&all, HIST_HIGHEST * 3);
+	for (int t = 0; t < T; t++)
+		cr_assert_eq(bench_hist_add(&merged, &th[t]), 0);
+	cr_assert_eq(merged.total, all.total);
+	cr_assert_eq(merged.saturated, 1);
+	cr_assert_eq(merged.min, all.min);
+	cr_assert_eq(merged.max, all.max);
+	cr_assert_eq(memcmp(merged.counts, all.counts, all.counts_len * sizeof(all.counts[0])), 0,
+		     "the merged counters are the counters of everything");
+	const double p[] = {0, 50, 90, 99, 99.9, 99.99, 100};
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		cr_assert_eq(bench_hist_percentile(&merged, p[i]), bench_hist_percentile(&all, p[i]),
+			     "p%g", p[i]);
+	cr_assert_float_eq(bench_hist_mean(&merged), bench_hist_mean(&all), 1e-6 * bench_hist_mean(&all));
+	/* The order of the merge does not matter. */
+	bench_hist_reset(&merged);
+	for (int t = T - 1; t >= 0; t--)
+		bench_hist_add(&merged, &th[t]);
+	cr_assert_eq(memcmp(merged.counts, all.counts, all.counts_len * sizeof(all.counts[0])), 0);
+	for (int t = 0; t < T; t++)
+		bench_hist_free(&th[t]);
+	bench_hist_free(&all);
+	bench_hist_free(&merged);
+}
+
+Test(bench_hist, an_idle_thread_changes_nothing_and_layouts_must_match)
+{
+	static struct bench_hist a, idle, other;
+	cr_assert_eq(bench_hist_init(&a, HIST_HIGHEST), 0);
+	cr_assert_eq(bench_hist_init(&idle, HIST_HIGHEST), 0);
+	cr_assert_eq(bench_hist_init(&other, 1000000), 0);
+	bench_hist_record(&a, 5000);
+	bench_hist_record(&a, 7000);
+	cr_assert_eq(bench_hist_add(&a, &idle), 0);
+	cr_assert_eq(a.total, 2);
+	cr_assert_eq(a.min, 5000, "an empty histogram's minimum is not a value");
+	cr_assert_eq(a.max, 7000);
+	/* Into an empty one: the extremes come from the source. */
+	cr_assert_eq(bench_hist_add(&idle, &a), 0);
+	cr_assert_eq(idle.min, 5000);
+	cr_assert_eq(idle.max, 7000);
+	bench_hist_record(&other, 10);
+	cr_assert_eq(bench_hist_add(&a, &other), -1, "another layout is refused");
+	cr_assert_eq(a.total, 2, "and changes nothing");
+	bench_hist_free(&a);
+	bench_hist_free(&idle);
+	bench_hist_free(&other);
+}
+
+/* As fixmuxctl --json latency prints it (docs/operations.md), nested in the command's key. */
+static const char answer[] =
+	"{\"/fixmux/latency\": {\"direction\": [\"client_to_venue\", \"venue_to_client\"], "
+	"\"count\": [600, 1200], \"min_ns\": [2565, 1500], \"p50_ns\": [29256, 10727], "
+	"\"p90_ns\": [58513, 21454], \"p99_ns\": [97523, 40959], \"p99_9_ns\": [221947, 324518], "
+	"\"p99_99_ns\": [221947, 324518], \"max_ns\": [221947, 324518], "
+	"\"mean_ns\": [32325, 12465]}}\n";
+
+Test(bench_internal, columns_by_direction)
+{
+	uint64_t v[INT_DIRS][IV__N];
+	char why[160] = "";
+	cr_assert_eq(bench_internal_parse(answer, v, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(v[0][IV_COUNT], 600);
+	cr_assert_eq(v[1][IV_COUNT], 1200);
+	cr_assert_eq(v[0][IV_P50], 29256);
+	cr_assert_eq(v[1][IV_P999], 324518);
+	cr_assert_eq(v[0][IV_MEAN], 32325);
+	cr_assert_eq(v[1][IV_MIN], 1500);
+
+	/* The other order of rows: still client_to_venue in [0]. */
+	char swapped[sizeof(answer)];
+	memcpy(swapped, answer, sizeof(answer));
+	char *d = strstr(swapped, "[\"client_to_venue\", \"venue_to_client\"]");
+	memcpy(d, "[\"venue_to_client\", \"client_to_venue\"]", 38);
+	cr_assert_eq(bench_internal_parse(swapped, v, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(v[0][IV_COUNT], 1200);
+	cr_assert_eq(v[1][IV_COUNT], 600);
+}
+
+Test(bench_internal, a_broken_answer_is_refused_with_the_reason)
+{
+	uint64_t v[INT_DIRS][IV__N];
+	char why[160];
+	const struct {
+		const char *text, *named;
+	} cases[] = {
+		{"{\"error\": \"no fixmux running\"}", "no client_to_venue"},
+		{"{\"direction\": [\"client_to_venue\", \"venue_to_client\"], \"count\": [1, 2]}",
+		 "no column min_ns"},
+		{"{\"direction\": [\"client_to_venue\", \"venue_to_client\"], \"count\": [1]}",
+		 "column count: not two numbers"},
+		{"{\"direction\": [\"client_to_venue\", \"venue_to_client\"], \"count\": [-1, 2]}",
+		 "column count: not two numbers"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		why[0] = 0;
+		cr_assert_eq(bench_internal_parse(cases[i].text, v, why, sizeof(why)), -1, "case %zu", i);
+		cr_assert(strstr(why, cases[i].named) != NULL, "case %zu: '%s'", i, why);
+	}
+}
+
+Test(bench_internal, the_command_output_or_its_failure)
+{
+	uint64_t v[INT_DIRS][IV__N];
+	char why[160] = "", cmd[1024];
+	snprintf(cmd, sizeof(cmd), "printf '%%s' '%s'", answer);
+	cr_assert_eq(bench_internal_fetch(cmd, v, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(v[1][IV_COUNT], 1200);
+	/* fixmuxctl --json prints {"error": ...} and exits 1 when fixmux is not there. */
+	cr_assert_eq(bench_internal_fetch("echo '{\"error\": \"no fixmux running with file prefix x\"}'; "
+					  "exit 1",
+					  v, why, sizeof(why)),
+		     -1);
+	cr_assert(strstr(why, "status 1") != NULL && strstr(why, "no fixmux running") != NULL,
+		  "%s", why);
+	cr_assert(strchr(why, '"') == NULL, "the reason goes into a JSON string: %s", why);
+}
