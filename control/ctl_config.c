@@ -396,6 +396,9 @@ static void appliance_key(struct parse_ctx *c, const char *key, const char *v)
 	} else if (!strcmp(key, "venue_gateway")) {
 		if (!parse_ipv4(v, &a->venue_gateway))
 			FAIL_AT(c, sec, key, "'%s' is not an IPv4 address", v);
+	} else if (!strcmp(key, "client_gateway")) {
+		if (!parse_ipv4(v, &a->client_gateway) || a->client_gateway == 0)
+			FAIL_AT(c, sec, key, "'%s' is not an IPv4 address", v);
 	} else if (!strcmp(key, "listen_port")) {
 		if (!parse_u32(v, 1, 65535, &u))
 			FAIL_AT(c, sec, key, "'%s' is not a TCP port (1-65535)", v);
@@ -603,6 +606,17 @@ static void validate(struct parse_ctx *c)
 	}
 	if (cfg->app.store_dir[0] == '\0') {
 		fail(c, "%s: [appliance] store_dir: is required (journals live there)", f);
+		return;
+	}
+	/* The next hop toward the users is reached on the client side's own network. */
+	const struct ctl_ipv4_net *cn = &cfg->app.client_addr;
+	uint32_t gw = cfg->app.client_gateway;
+	uint32_t cmask = cn->prefix ? ~0u << (32 - cn->prefix) : 0;
+	if (gw != 0 && cn->addr != 0 && ((gw ^ cn->addr) & cmask) != 0) {
+		fail(c, "%s: [appliance] client_gateway: %u.%u.%u.%u is not on the network of "
+			"client_address %u.%u.%u.%u/%u", f, gw >> 24, (gw >> 16) & 255, (gw >> 8) & 255,
+		     gw & 255, cn->addr >> 24, (cn->addr >> 16) & 255, (cn->addr >> 8) & 255,
+		     cn->addr & 255, cn->prefix);
 		return;
 	}
 	for (uint32_t v = 0; v < cfg->n_venues; v++) {

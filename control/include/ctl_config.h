@@ -67,6 +67,7 @@ struct ctl_appliance_cfg {
 	struct ctl_ipv4_net client_addr;  /* fixmux's address and prefix on the client side */
 	struct ctl_ipv4_net venue_addr;
 	uint32_t venue_gateway;           /* next hop toward venues, 0 = on-link */
+	uint32_t client_gateway;          /* next hop toward users, 0 = on-link */
 	uint16_t listen_port;             /* client-facing FIX port */
 	char store_dir[CTL_PATH_MAX];
 	enum ctl_fsync fsync;

@@ -6,9 +6,22 @@
  * name the same device, one side (one stack, one address) serves both.
  *
  * Every TCP connection the multiplexer knows is a struct fmx_conn: a user's connection sits in
- * the slot whose number is its multiplexer connection id (< CTL_MUX_MAX_CONNS), a venue
- * session's in the slot of the session's index. The stack's user pointer of each handle points
- * to its fmx_conn, so one event dispatcher serves both sides and a shared stack.
+ * the slot whose number is its multiplexer connection id (< n_clients <= CTL_MUX_MAX_CONNS,
+ * sized from the configuration at start-up), a venue session's in the slot of the session's
+ * index. The stack's user pointer of each handle points to its fmx_conn, so one event
+ * dispatcher serves both sides and a shared stack.
+ *
+ * Nothing scans every slot on the data path: free client slots wait in a FIFO (the least
+ * recently used is reused first, so a late event for an old handle meets an idle slot), the
+ * client connections in use are a dense list (live[], for flushing and counting), and the
+ * closes to report are a list of their own.
+ *
+ * Zero-copy: a received mbuf that is one directly writable segment is handed to the
+ * multiplexer in place (ctl_mux_*_segment). If the multiplexer forwards its message with the
+ * header rewritten in the mbuf (io.*_send_inplace), that mbuf itself goes to the other side's
+ * TCP connection: the stack sends payload through indirect mbufs attached to it and needs no
+ * headroom in it (dp_stack.h), so the whole headroom is the multiplexer's. Chains and shared
+ * mbufs take the copy path (ctl_mux_*_bytes).
  *
  * Re-entrancy: the multiplexer answers through callbacks while the glue is inside a
  * ctl_mux_*() call. A callback that closes a connection must not report the close back into the
@@ -91,6 +104,9 @@ struct fmx_conn {
 	bool closing;           /* the multiplexer closed it: FIN once the backlog is out */
 	bool established;       /* venue: the active open completed */
 	bool report;            /* a close the multiplexer has not been told about yet */
+	bool on_report_list;    /* in fmx_app.reports */
+	bool on_free_list;      /* client: in fmx_app.free_ids (checked again when taken) */
+	uint32_t live_idx;      /* client, while used: its index in fmx_app.live */
 	char why[FMX_WHY_MAX];  /* venue: the reason that goes with the report */
 	uint32_t bl_head, bl_n; /* backlog ring of mbuf chains refused with DP_TCP_EAGAIN */
 	struct rte_mbuf *bl[FMX_BACKLOG];
@@ -108,6 +124,9 @@ enum fmx_counter {
 	FMX_BACKLOGGED,          /* sends that waited in a backlog */
 	FMX_BACKLOG_OVERFLOWS,
 	FMX_NO_MBUF,             /* a send failed for want of mbufs: connection reset */
+	FMX_SEGMENTS_IN_PLACE,   /* received segments handed over in place (ctl_mux_*_segment) */
+	FMX_SEGMENTS_COPIED,     /* received segments of chains or shared mbufs (ctl_mux_*_bytes) */
+	FMX_SENT_IN_PLACE,  /* messages sent out of the mbuf they arrived in */
 	FMX__COUNTERS
 };
 extern const char *const fmx_counter_names[FMX__COUNTERS];
@@ -119,8 +138,20 @@ struct fmx_app {
 	unsigned n_sides;
 	struct fmx_side *cs, *vs;  /* client and venue side (the same when they share a port) */
 	dp_conn_t listener;
-	struct fmx_conn clients[CTL_MUX_MAX_CONNS];
+	/* Client slots, allocated at start-up (fmx_conns_init). */
+	struct fmx_conn *clients;  /* n_clients */
+	uint32_t n_clients;
+	uint32_t *free_ids;        /* FIFO ring of free client slots (n_clients entries) */
+	uint32_t free_head, free_n;
+	uint32_t *live;            /* client slots in use, dense (n_live) */
+	uint32_t n_live;
+	struct fmx_conn **reports; /* ring of closes to report (n_clients + n_sessions) */
+	uint32_t report_head, n_reports;
 	struct fmx_conn *venues;   /* cfg->n_sessions */
+	/* The received mbuf handed in place to the multiplexer during a ctl_mux_*_segment call,
+	 * and whether an in-place send took it (then conn_recv must not free it). */
+	struct rte_mbuf *rx_m;
+	bool rx_taken;
 	struct dp_lcore_loop loop;
 	/* The iteration's clocks: the stack's monotonic microseconds and the multiplexer's
 	 * wall-clock nanoseconds (FIX SendingTime needs UTC), both read once per iteration. */
@@ -156,6 +187,18 @@ enum fmx_log_level { FMX_LOG_ERROR = 0, FMX_LOG_WARNING, FMX_LOG_INFO, FMX_LOG_D
 void fmx_ctl_register(struct fmx_app *a);
 /* Serves a waiting request, if any: the work done (0 or 1). The loop's thread only. */
 unsigned fmx_ctl_poll(struct fmx_app *a);
+
+/* Client slots sized from the configuration (users' sessions plus spare for connections not
+ * logged on yet, at most CTL_MUX_MAX_CONNS), the free list and the lists; 0 or -1 (memory). */
+int fmx_conns_init(struct fmx_app *a);
+void fmx_conns_free(struct fmx_app *a);
+/* Client slots fmx_conns_init chooses for cfg. */
+uint32_t fmx_client_slots(const struct ctl_config *cfg);
+/* Client connections in use. */
+static inline unsigned fmx_client_conns(const struct fmx_app *a)
+{
+	return a->n_live;
+}
 
 /* The multiplexer's callbacks, with arg = the app. */
 void fmx_io_init(struct fmx_app *a, struct ctl_mux_io *io);

@@ -106,9 +106,7 @@ static long long ago_ms(const struct fmx_app *a, int64_t t)
 static void h_status(struct fmx_app *a, char *params)
 {
 	(void)params;
-	unsigned conns = 0;
-	for (uint32_t i = 0; i < CTL_MUX_MAX_CONNS; i++)
-		conns += a->clients[i].used;
+	unsigned conns = fmx_client_conns(a);
 	put('s', "state", "%s", a->stopping ? "stopping" : "running");
 	put('u', "pid", "%d", (int)getpid());
 	put('u', "uptime_s", "%" PRIu64, (a->now_us - a->start_us) / 1000000u);

@@ -21,14 +21,6 @@ unsigned fmx_venues_up(const struct fmx_app *a)
 	return n;
 }
 
-static unsigned client_conns(const struct fmx_app *a)
-{
-	unsigned n = 0;
-	for (uint32_t i = 0; i < CTL_MUX_MAX_CONNS; i++)
-		n += a->clients[i].used;
-	return n;
-}
-
 void fmx_stats_line(struct fmx_app *a)
 {
 	const struct ctl_mux *m = a->mux;
@@ -36,7 +28,7 @@ void fmx_stats_line(struct fmx_app *a)
 	       "user->venue %" PRIu64 "/%" PRIu64 ", venue->user %" PRIu64 "/%" PRIu64
 	       ", refused %" PRIu64 "\n",
 	       (a->now_us - a->start_us) / 1000000u, fmx_venues_up(a), a->cfg->n_sessions,
-	       fmx_users_online(a), client_conns(a), ctl_mux_counter(m, CTL_MUX_CLIENT_MSGS_IN),
+	       fmx_users_online(a), fmx_client_conns(a), ctl_mux_counter(m, CTL_MUX_CLIENT_MSGS_IN),
 	       ctl_mux_counter(m, CTL_MUX_FORWARDED_TO_VENUE),
 	       ctl_mux_counter(m, CTL_MUX_VENUE_MSGS_IN),
 	       ctl_mux_counter(m, CTL_MUX_FORWARDED_TO_USER),
@@ -73,7 +65,7 @@ void fmx_stats_write(struct fmx_app *a)
 	fprintf(f, "  \"venue_sessions_up\": %u,\n  \"users_online\": %u,\n"
 		   "  \"client_connections\": %u,\n  \"shutdown_timed_out\": %s,\n"
 		   "  \"stats_seq\": %" PRIu64 "\n}\n",
-		fmx_venues_up(a), fmx_users_online(a), client_conns(a),
+		fmx_venues_up(a), fmx_users_online(a), fmx_client_conns(a),
 		a->shutdown_timed_out ? "true" : "false", ++a->stats_seq);
 	fclose(f);
 	rename(tmp, a->stats_file);

@@ -42,7 +42,10 @@
 #define POLL_EVERY_US 1000u          /* ctl_mux_poll(): session timers */
 #define STATS_EVERY_US 1000000u    /* the summary line on stdout */
 #define STATS_FILE_EVERY_US 200000u /* the --stats-file rewrite: tests wait on it */
-#define POOL_MBUFS 8192u
+#define POOL_MBUFS_MIN 8192u
+#define POOL_MBUFS_MAX 65536u
+#define POOL_MBUFS_PER_CONN 8u /* RX, send queues, backlogs: a working average, not a bound */
+#define LISTEN_BACKLOG 128u
 
 static volatile sig_atomic_t stop_signal;
 
@@ -120,9 +123,29 @@ static const char *ip_str(uint32_t ip, char *buf, size_t cap)
 	return buf;
 }
 
-static void side_open(struct fmx_app *a, struct fmx_side *s, const char *what, const char *dev,
-		      const struct ctl_ipv4_net *net, uint32_t gateway)
+/* TCP connection slots of a side's stack: its users' connections and venue sessions, twice
+ * (a connection fixmux closed first stays in TIME_WAIT for a minute after its slot was
+ * reused: venue sessions that reconnect and users that log on and off), plus the listener's
+ * connections not yet accepted; never fewer than STACK_CONNS_MIN. */
+#define STACK_CONNS_MIN 512u
+static uint32_t side_conns(const struct fmx_app *a, bool clients, bool venues)
 {
+	uint32_t n = 0;
+	if (clients)
+		n += 2 * a->n_clients + LISTEN_BACKLOG;
+	if (venues)
+		n += 2 * a->cfg->n_sessions;
+	return n > STACK_CONNS_MIN ? n : STACK_CONNS_MIN;
+}
+
+static void side_open(struct fmx_app *a, struct fmx_side *s, const char *what, const char *dev,
+		      const struct ctl_ipv4_net *net, uint32_t gateway, uint32_t max_conns)
+{
+	uint64_t mbufs = (uint64_t)max_conns * POOL_MBUFS_PER_CONN;
+	if (mbufs < POOL_MBUFS_MIN)
+		mbufs = POOL_MBUFS_MIN;
+	if (mbufs > POOL_MBUFS_MAX)
+		mbufs = POOL_MBUFS_MAX;
 	char err[256];
 	char pool[32];
 	snprintf(pool, sizeof(pool), "fmx_pool_%u", a->n_sides);
@@ -135,7 +158,7 @@ static void side_open(struct fmx_app *a, struct fmx_side *s, const char *what, c
 		.dev = dev,
 		.n_rxd = 512,
 		.n_txd = 512,
-		.pool_conf = {.name = pool, .n_mbufs = POOL_MBUFS},
+		.pool_conf = {.name = pool, .n_mbufs = (uint32_t)mbufs},
 	};
 	if (dp_port_open(&s->port, &pc, err, sizeof(err)) != 0)
 		die(1, "[appliance] %s_port '%s': %s", what, dev, err);
@@ -147,7 +170,8 @@ static void side_open(struct fmx_app *a, struct fmx_side *s, const char *what, c
 	sc.gateway = gateway;
 	sc.pool = s->port.pool;
 	sc.socket_id = SOCKET_ID_ANY;
-	sc.max_conns = CTL_MUX_MAX_CONNS + CTL_MAX_SESSIONS;
+	sc.max_conns = max_conns;
+	sc.max_backlog = LISTEN_BACKLOG;
 	s->st = dp_stack_create(&sc, err, sizeof(err));
 	if (s->st == NULL)
 		die(1, "%s stack: %s", what, err);
@@ -254,6 +278,14 @@ int main(int argc, char **argv)
 		       "which has one stack and one address: venue_address must equal "
 		       "client_address", o.config);
 
+	/* One device has one stack with one next hop for everything off-link. */
+	uint32_t shared_gw = ac->client_gateway ? ac->client_gateway : ac->venue_gateway;
+	if (shared && ac->client_gateway && ac->venue_gateway &&
+	    ac->client_gateway != ac->venue_gateway)
+		die(1, "%s: [appliance] client_gateway: client_port and venue_port are one device, "
+		       "which has one stack and one next hop: client_gateway and venue_gateway "
+		       "must be equal (or only one given)", o.config);
+
 	/* The role layout is checked now, though this version runs every role on the main lcore
 	 * (see the loop below). */
 	struct dp_role_map roles;
@@ -271,30 +303,20 @@ int main(int argc, char **argv)
 	a.config_path = o.config;
 	a.log_level = FMX_LOG_INFO;
 	a.duration_us = o.duration_s * 1000000u;
-	for (uint32_t i = 0; i < CTL_MUX_MAX_CONNS; i++) {
-		a.clients[i].kind = FMX_CLIENT;
-		a.clients[i].id = i;
-	}
-	a.venues = calloc(cfg.n_sessions ? cfg.n_sessions : 1, sizeof(*a.venues));
-	if (a.venues == NULL)
-		die(1, "out of memory");
+	a.n_clients = fmx_client_slots(&cfg);
 	side_open(&a, &a.sides[0], shared ? "shared" : "client", ac->client_port,
-		  &ac->client_addr, shared ? ac->venue_gateway : 0);
+		  &ac->client_addr, shared ? shared_gw : ac->client_gateway,
+		  side_conns(&a, true, shared));
 	a.cs = &a.sides[0];
 	if (shared) {
 		a.vs = a.cs;
 	} else {
 		side_open(&a, &a.sides[1], "venue", ac->venue_port, &ac->venue_addr,
-			  ac->venue_gateway);
+			  ac->venue_gateway, side_conns(&a, false, true));
 		a.vs = &a.sides[1];
 	}
-	for (uint32_t i = 0; i < cfg.n_sessions; i++) {
-		a.venues[i].kind = FMX_VENUE;
-		a.venues[i].id = i;
-		a.venues[i].side = a.vs;
-	}
-	for (uint32_t i = 0; i < CTL_MUX_MAX_CONNS; i++)
-		a.clients[i].side = a.cs;
+	if (fmx_conns_init(&a) != 0)
+		die(1, "out of memory (%u client connection slots)", a.n_clients);
 
 	a.start_us = a.last_stats_us = a.last_stats_file_us = a.last_poll_us = dp_lcore_now_us();
 	fmx_clock_work(&a, a.start_us);
@@ -302,7 +324,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < a.n_sides; i++)
 		dp_stack_poll(a.sides[i].st, a.now_us);
 	int rc = 0;
-	a.listener = dp_tcp_listen(a.cs->st, ac->listen_port, 128, &rc);
+	a.listener = dp_tcp_listen(a.cs->st, ac->listen_port, LISTEN_BACKLOG, &rc);
 	if (a.listener == DP_CONN_INVALID)
 		die(1, "listen on port %u: stack error %d", ac->listen_port, rc);
 
@@ -353,11 +375,13 @@ int main(int argc, char **argv)
 		fmx_flush(&a);
 	}
 	ctl_mux_destroy(a.mux); /* flushes and closes the journals */
-	for (unsigned i = 0; i < a.n_sides; i++) {
+	/* Every stack before any port: a stack may still hold mbufs of the other port's pool
+	 * (messages forwarded in place), which go back to that pool when it is destroyed. */
+	for (unsigned i = 0; i < a.n_sides; i++)
 		dp_stack_destroy(a.sides[i].st);
+	for (unsigned i = 0; i < a.n_sides; i++)
 		dp_port_close(&a.sides[i].port);
-	}
-	free(a.venues);
+	fmx_conns_free(&a);
 	ctl_config_free(&cfg);
 	rte_eal_cleanup();
 	return 0;

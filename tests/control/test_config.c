@@ -289,3 +289,21 @@ Test(config, a_user_without_password_needs_allowed_addresses)
 	expect_refused("[user nopw]\npassword_hash = none\nsessions = LMAX.Orders\n",
 		       "[user nopw] password_hash:", "allowed_addresses");
 }
+
+/* client_gateway: the next hop toward users on a routed network, on the client side's own
+ * network; not set means on-link. */
+Test(config, client_gateway)
+{
+	struct ctl_config cfg;
+	cr_assert_eq(load_with("", &cfg), 0, "%s", err);
+	cr_assert_eq(cfg.app.client_gateway, 0u, "on-link by default");
+	ctl_config_free(&cfg);
+	cr_assert_eq(load_with("[appliance]\nclient_gateway = 198.18.0.254\n", &cfg), 0, "%s", err);
+	cr_assert_eq(cfg.app.client_gateway, (198u << 24) | (18u << 16) | 254u);
+	ctl_config_free(&cfg);
+	expect_refused("[appliance]\nclient_gateway = 198.18.0\n", "[appliance] client_gateway:",
+		       "'198.18.0' is not an IPv4 address");
+	expect_refused("[appliance]\nclient_gateway = 198.18.7.1\n",
+		       "fixmux.ini: [appliance] client_gateway: 198.18.7.1",
+		       "not on the network of client_address 198.18.0.2/24");
+}

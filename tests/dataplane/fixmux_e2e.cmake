@@ -24,3 +24,12 @@ if(TARGET fixmux AND TARGET fixmux-venue-sim AND TARGET fixmux-passwd)
   set_tests_properties(fixmux_e2e/null_ports PROPERTIES
       LABELS e2e TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()
+# many_users: 300 users at once, on a routed client network (client_gateway), each with an
+# order and its ExecutionReport.
+if(TARGET fixmux AND TARGET fixmux-venue-sim)
+  add_test(NAME fixmux_e2e/many_users
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/many_users.sh
+                   $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-venue-sim> 300)
+  set_tests_properties(fixmux_e2e/many_users PROPERTIES
+      RUN_SERIAL TRUE LABELS e2e TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()

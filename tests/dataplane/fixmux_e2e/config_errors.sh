@@ -52,4 +52,14 @@ expect_refusal "one port, two addresses" 1 "venue_address must equal client_addr
 	-- --config "$WORK/e.ini"
 { good_ini; } | sed 's/^listen_port = 9878/listen_port = 9878\ncores = client:1,router:2/' >"$WORK/f.ini"
 expect_refusal "unknown role" 1 "[appliance] cores:" -- --config "$WORK/f.ini"
+# client_gateway: on the client network; one device has one next hop
+good_ini | sed 's/^listen_port = 9878/listen_port = 9878\nclient_gateway = 198.18.9.1/' >"$WORK/g.ini"
+expect_refusal "client_gateway off the client network" 1 \
+	"[appliance] client_gateway: 198.18.9.1 is not on the network of client_address" \
+	-- --config "$WORK/g.ini"
+good_ini | sed -e 's/^venue_port = net_tap1/venue_port = net_tap0/' \
+	-e 's#^venue_address = .*#venue_address = 198.18.0.2/24\nvenue_gateway = 198.18.0.1#' \
+	-e 's/^listen_port = 9878/listen_port = 9878\nclient_gateway = 198.18.0.254/' >"$WORK/h.ini"
+expect_refusal "one port, two gateways" 1 "client_gateway and venue_gateway must be equal" \
+	-- --config "$WORK/h.ini"
 echo "PASS: configuration errors"

@@ -244,6 +244,10 @@ expect "fixmux venue_logons" "$(json "$WORK/stats.json" venue_logons)" "$VENUE_L
 expect "fixmux venue_sessions_up at exit" "$(json "$WORK/stats.json" venue_sessions_up)" 0
 expect "fixmux shutdown_timed_out" "$(json "$WORK/stats.json" shutdown_timed_out)" False
 expect "fixmux forwarded_to_venue" "$(json "$WORK/stats.json" forwarded_to_venue)" "$FORWARDED"
+# zero copy: messages left in the mbuf they arrived in (header rewritten in its headroom)
+[ "$(json "$WORK/stats.json" sent_in_place)" -gt 0 ] ||
+	fail "no message was forwarded in place: $(json "$WORK/stats.json" sent_in_place forwarded_inplace segments_in_place)"
+echo "ok: sent in place, forwarded in place, segments in place = $(json "$WORK/stats.json" sent_in_place forwarded_inplace segments_in_place)"
 
 kill -TERM "$VSIM_PID"
 rc=0
