@@ -90,18 +90,27 @@ static int chain_cksum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uin
 	return 0;
 }
 
-uint16_t dp_l4_cksum(const struct rte_ipv4_hdr *ip, const struct rte_mbuf *m, uint32_t l4_off,
-		     uint32_t l4_len)
+uint16_t dp_l4_phdr_sum(const struct rte_ipv4_hdr *ip, uint32_t l4_len)
 {
-	/* Pseudo header (RFC 9293 §3.1) then the segment; the segment may span mbufs. The pseudo
-	 * header's words are summed as they would lie in memory: addresses as stored, then the
-	 * zero byte and the protocol, then the big-endian length. */
+	/* Pseudo header (RFC 9293 §3.1), its words summed as they would lie in memory: addresses
+	 * as stored, then the zero byte and the protocol, then the big-endian length. The same
+	 * value as rte_ipv4_phdr_cksum(), which needs the finished IPv4 header we do not have yet
+	 * when the TCP header is built. */
 	uint64_t ph = (uint64_t)ip->src_addr + ip->dst_addr +
 		      rte_cpu_to_be_16((uint16_t)ip->next_proto_id) +
 		      rte_cpu_to_be_16((uint16_t)l4_len);
 	ph = (ph & 0xffffffffu) + (ph >> 32);
 	uint32_t sum = (uint32_t)(ph & 0xffff) + (uint32_t)((ph >> 16) & 0xffff) + (uint32_t)(ph >> 32);
 	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+uint16_t dp_l4_cksum(const struct rte_ipv4_hdr *ip, const struct rte_mbuf *m, uint32_t l4_off,
+		     uint32_t l4_len)
+{
+	/* Pseudo header then the segment; the segment may span mbufs. */
+	uint32_t sum = dp_l4_phdr_sum(ip, l4_len);
 	uint16_t seg = 0;
 	if (chain_cksum(m, l4_off, l4_len, &seg) != 0)
 		return 0xffff; /* cannot happen for lengths we checked; fails verification */
@@ -213,7 +222,10 @@ void dp_ip_output(struct dp_stack *st, struct rte_mbuf *m, uint32_t dst_ip, uint
 	ip->src_addr = rte_cpu_to_be_32(st->cfg.ip);
 	ip->dst_addr = rte_cpu_to_be_32(dst_ip);
 	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	if (st->cfg.tx_csum & DP_STACK_TX_CSUM_IPV4)
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
 	m->l2_len = DP_ETH_HLEN;
 	m->l3_len = DP_IP_HLEN;
 	dp_arp_resolve_and_send(st, m, dst_ip);

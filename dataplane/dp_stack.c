@@ -5,7 +5,12 @@
 #include <rte_malloc.h>
 #include <rte_random.h>
 
+#include "dp_port.h"
 #include "dp_stack_priv.h"
+
+/* `cfg.tx_csum = port.csum` must mean what it says. */
+_Static_assert((unsigned)DP_STACK_TX_CSUM_IPV4 == (unsigned)DP_CSUM_TX_IPV4, "tx_csum bits follow dp_port.csum");
+_Static_assert((unsigned)DP_STACK_TX_CSUM_TCP == (unsigned)DP_CSUM_TX_TCP, "tx_csum bits follow dp_port.csum");
 
 const char *const dp_stack_counter_names[DP_CTR_COUNT] = {
 #define DP_X_NAME(id, label) [DP_CTR_##id] = label,

@@ -221,6 +221,9 @@ void dp_ip_input(struct dp_stack *st, struct rte_mbuf *m);
 /* m's first segment starts with room for Ethernet + IPv4; l4 length follows. Fills IPv4 and
  * sends. */
 void dp_ip_output(struct dp_stack *st, struct rte_mbuf *m, uint32_t dst_ip, uint8_t proto);
+/* The pseudo-header sum (not complemented) that a TX L4 checksum offload wants in the
+ * checksum field; ip needs src/dst addresses and the protocol. */
+uint16_t dp_l4_phdr_sum(const struct rte_ipv4_hdr *ip, uint32_t l4_len);
 uint16_t dp_l4_cksum(const struct rte_ipv4_hdr *ip, const struct rte_mbuf *m, uint32_t l4_off,
 		     uint32_t l4_len);
 
@@ -232,6 +235,8 @@ void tcp_burst_end(struct dp_stack *st);
 /* tcp_out.c */
 void tcp_output(struct dp_stack *st, struct dp_conn *c);
 void tcp_send_ack(struct dp_stack *st, struct dp_conn *c);
+/* SEG.SEQ of a pure ACK: SND.MAX, or the right edge of the peer's window if that is less. */
+uint32_t tcp_ack_seq(const struct dp_conn *c);
 void tcp_send_syn(struct dp_stack *st, struct dp_conn *c);
 void tcp_send_rst(struct dp_stack *st, struct dp_conn *c);
 void tcp_send_rst_reply(struct dp_stack *st, const struct rte_ipv4_hdr *ip,

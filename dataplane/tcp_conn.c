@@ -771,6 +771,15 @@ int dp_tcp_get_info(const struct dp_stack *st, dp_conn_t h, struct dp_tcp_info *
 	in->queued_bytes = c->sq_bytes;
 	in->rcv_queued_bytes = c->rq_bytes;
 	in->ooo_segs = c->n_ooo;
+	in->snd_max = c->snd_max;
+	in->recover = c->recover;
+	in->dupacks = c->dupacks;
+	in->nrtx = c->nrtx;
+	in->in_recovery = c->in_recovery;
+	in->persist = c->persist;
+	in->rtx_armed = dp_timer_armed(&c->t_rtx);
+	in->rtx_expire_us = in->rtx_armed ? c->t_rtx.expire_us : 0;
+	in->last_rx_us = c->last_rx_us;
 	const struct tcp_conn_stats *s = &c->stats;
 	in->segs_in = s->segs_in;
 	in->segs_out = s->segs_out;

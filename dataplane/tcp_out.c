@@ -207,6 +207,19 @@ static uint32_t attach_payload(struct dp_stack *st, struct dp_conn *c, struct rt
 	return done;
 }
 
+/* True when no payload piece but the last has an odd length, so every piece of the chain
+ * starts on a 16-bit word of the TCP segment (the header segment's TCP part is a multiple of 4
+ * bytes). Only then is the TCP checksum left to the PMD: net_tap in DPDK 22.11 sums the
+ * pieces in 16-bit words one after the other, which goes wrong when a piece starts at an odd
+ * offset (the same mistake as rte_raw_cksum_mbuf(), see docs/tcp.md). */
+static bool pieces_even(const struct rte_mbuf *h)
+{
+	for (const struct rte_mbuf *m = h->next; m != NULL && m->next != NULL; m = m->next)
+		if (m->data_len & 1)
+			return false;
+	return true;
+}
+
 static void xmit_raw(struct dp_stack *st, struct rte_mbuf *h, uint32_t lip, uint16_t lport,
 		     uint32_t rip, uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
 		     uint16_t win, const uint8_t *opts, uint8_t optlen)
@@ -230,7 +243,13 @@ static void xmit_raw(struct dp_stack *st, struct rte_mbuf *h, uint32_t lip, uint
 	ip->dst_addr = rte_cpu_to_be_32(rip);
 	ip->next_proto_id = IPPROTO_TCP;
 	uint32_t l4_off = DP_ETH_HLEN + DP_IP_HLEN;
-	th->cksum = dp_l4_cksum(ip, h, l4_off, rte_pktmbuf_pkt_len(h) - l4_off);
+	uint32_t l4_len = rte_pktmbuf_pkt_len(h) - l4_off;
+	if ((st->cfg.tx_csum & DP_STACK_TX_CSUM_TCP) && pieces_even(h)) {
+		th->cksum = dp_l4_phdr_sum(ip, l4_len);
+		h->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+	} else {
+		th->cksum = dp_l4_cksum(ip, h, l4_off, l4_len);
+	}
 	h->l4_len = (uint8_t)(DP_TCP_HLEN + optlen);
 	dp_ctr_inc(st, DP_CTR_TCP_SEGS_OUT);
 	dp_ip_output(st, h, rip, IPPROTO_TCP);
@@ -293,11 +312,28 @@ void tcp_arm_rtx(struct dp_stack *st, struct dp_conn *c)
 	dp_timer_arm(&st->wheel, &c->t_rtx, st->now_us + rto);
 }
 
-void tcp_send_ack(struct dp_stack *st, struct dp_conn *c)
+uint32_t tcp_ack_seq(const struct dp_conn *c)
 {
 	/* snd_max, not snd_nxt: after a timeout snd_nxt is rewound, and an ACK numbered below
-	 * what the peer already holds would be unacceptable to it (BSD does the same). */
-	xmit(st, c, c->snd_max, 0, TCP_FL_ACK);
+	 * what the peer already holds would be unacceptable to it (BSD does the same). But never
+	 * beyond the right edge of the peer's window: a peer whose window closed while we had
+	 * data in flight beyond the new edge (Linux under memory pressure, or its window gone to
+	 * zero while its application is blocked writing to us) finds SEG.SEQ = SND.MAX outside
+	 * its window and drops the ACK unread (RFC 9293 §3.10.7.4; Linux's tcp_sequence()); with
+	 * a zero window only SEG.SEQ = RCV.NXT passes. Both ends then wait for each other's
+	 * backed-off retransmissions: the faults_bursts interop stall. The window's edge is as
+	 * new as we can be sure the peer accepts (a scaled window is rounded down, so the
+	 * peer's true edge is never left of ours). Linux's own tcp_acceptable_seq() allows
+	 * snd_nxt up to one scale unit beyond the edge; Linux 6.18 drops exactly those ACKs
+	 * when its window is zero and its receive queue is not empty (seen: 424 bytes beyond a
+	 * zero window with a scale of 1024), so no slack here. */
+	uint32_t edge = c->snd_una + c->snd_wnd;
+	return TCP_SEQ_GEQ(edge, c->snd_max) ? c->snd_max : edge;
+}
+
+void tcp_send_ack(struct dp_stack *st, struct dp_conn *c)
+{
+	xmit(st, c, tcp_ack_seq(c), 0, TCP_FL_ACK);
 }
 
 void tcp_send_syn(struct dp_stack *st, struct dp_conn *c)

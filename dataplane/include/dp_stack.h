@@ -125,6 +125,23 @@ struct dp_stack_config {
 	/* Tests only: if non-zero, every ISN is this value (wrap-around tests). */
 	uint32_t isn_fixed;
 	bool isn_fixed_set;
+
+	/* Transmit checksums the port computes: DP_STACK_TX_CSUM_* bits, the same values as
+	 * dp_port.csum's DP_CSUM_TX_IPV4 / DP_CSUM_TX_TCP, so `cfg.tx_csum = port.csum` is right
+	 * (the RX bits are ignored). The port must have been started with the matching
+	 * RTE_ETH_TX_OFFLOAD_* enabled (dp_port_open() does that when it sets those bits).
+	 * 0 (the default): every checksum in software, as over net_ring or net_memif. With
+	 * _IPV4 the IPv4 header checksum is left 0 and the mbuf asks for RTE_MBUF_F_TX_IP_CKSUM;
+	 * with _TCP the TCP checksum field holds the pseudo-header sum and the mbuf asks for
+	 * RTE_MBUF_F_TX_TCP_CKSUM, except for a segment whose payload pieces would put an odd
+	 * byte at a piece boundary: PMDs that sum a chain piece by piece in 16-bit words (net_tap
+	 * in 22.11) get those wrong, so such a segment is summed in software. */
+	uint32_t tx_csum;
+};
+
+enum dp_stack_tx_csum {
+	DP_STACK_TX_CSUM_IPV4 = 1u << 0,
+	DP_STACK_TX_CSUM_TCP = 1u << 1,
 };
 
 void dp_stack_config_defaults(struct dp_stack_config *cfg);
@@ -258,6 +275,16 @@ struct dp_tcp_info {
 	uint64_t retransmits, rto_expiries, fast_retransmits, dup_acks_in;
 	uint64_t ooo_segs_in, zero_window_probes, zero_window_seen;
 	uint64_t challenge_acks, paws_drops, rsts_in, rsts_out;
+	/* the sender's recovery state, for diagnosing stalls */
+	uint32_t snd_max;      /* highest sequence number sent (snd_nxt is rewound by an RTO) */
+	uint32_t recover;      /* RFC 6582 */
+	uint32_t dupacks;
+	uint32_t nrtx;         /* consecutive timer expiries (the back-off exponent) */
+	bool in_recovery;      /* NewReno fast recovery */
+	bool persist;          /* the retransmission timer is the zero-window persist timer */
+	bool rtx_armed;        /* the retransmission / persist timer is armed */
+	uint64_t rtx_expire_us;/* when it fires (stack time), if armed */
+	uint64_t last_rx_us;   /* stack time of the last segment received */
 };
 int dp_tcp_get_info(const struct dp_stack *st, dp_conn_t c, struct dp_tcp_info *info);
 

@@ -109,6 +109,7 @@ struct app {
 	uint64_t c[E_COUNT];
 	struct dp_lcore_loop loop;
 	uint64_t last_stats_us;
+	uint64_t now_us; /* the loop's time at the last slow check */
 	uint64_t stats_seq;
 	bool connected; /* client: connections opened */
 };
@@ -135,6 +136,45 @@ static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt,
 	fputc('\n', stderr);
 	va_end(ap);
 	exit(2);
+}
+
+/* One line per open connection in <stats>.conns: what a stall looks like from inside (which
+ * side waits for what, which timer is armed). Not parsed by the tests; for people. */
+static void write_conns(struct app *a)
+{
+	char path[512], tmp[520];
+	snprintf(path, sizeof(path), "%s.conns", a->o.stats);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		return;
+	fprintf(f, "now_us %lu\n", (unsigned long)a->now_us);
+	for (unsigned i = 0; i < a->n_conns; i++) {
+		const struct conn *c = &a->conns[i];
+		struct dp_tcp_info in;
+		if (!c->used || dp_tcp_get_info(a->st, c->h, &in) != DP_TCP_OK)
+			continue;
+		fprintf(f,
+			"conn %u port %u %s sent %lu received %lu echoed %lu pending %u | snd_una %u "
+			"snd_nxt %u snd_max %u snd_wnd %u unacked %u queued %u cwnd %u ssthresh %u "
+			"recover %u dupacks %u in_recovery %d | rto %u srtt %u nrtx %u rtx_armed %d "
+			"persist %d rtx_in_us %ld last_rx_ago_us %ld | rcv_nxt %u rcv_wnd %u rq %u "
+			"ooo %u | retx %lu rto_exp %lu fast %lu dupacks_in %lu zwp %lu zw %lu "
+			"segs_in %lu segs_out %lu\n",
+			i, in.local_port, dp_tcp_state_name(in.state), (unsigned long)c->sent,
+			(unsigned long)c->received, (unsigned long)c->echoed, c->p_n, in.snd_una,
+			in.snd_nxt, in.snd_max, in.snd_wnd, in.unacked_bytes, in.queued_bytes, in.cwnd,
+			in.ssthresh, in.recover, in.dupacks, in.in_recovery, in.rto_us, in.srtt_us,
+			in.nrtx, in.rtx_armed, in.persist,
+			in.rtx_armed ? (long)(in.rtx_expire_us - a->now_us) : -1L,
+			(long)(a->now_us - in.last_rx_us), in.rcv_nxt, in.rcv_wnd, in.rcv_queued_bytes,
+			in.ooo_segs, (unsigned long)in.retransmits, (unsigned long)in.rto_expiries,
+			(unsigned long)in.fast_retransmits, (unsigned long)in.dup_acks_in,
+			(unsigned long)in.zero_window_probes, (unsigned long)in.zero_window_seen,
+			(unsigned long)in.segs_in, (unsigned long)in.segs_out);
+	}
+	fclose(f);
+	rename(tmp, path);
 }
 
 static void write_stats(struct app *a)
@@ -164,6 +204,7 @@ static void write_stats(struct app *a)
 	fprintf(f, "stats_seq %lu\n", (unsigned long)++a->stats_seq);
 	fclose(f);
 	rename(tmp, a->o.stats);
+	write_conns(a);
 }
 
 static struct conn *conn_new(struct app *a, dp_conn_t h)
@@ -411,6 +452,7 @@ static void connect_all(struct app *a)
 static unsigned do_slow(void *arg, uint64_t now_us)
 {
 	struct app *a = arg;
+	a->now_us = now_us;
 	if (a->o.listen_port < 0 && !a->connected && access(a->o.go, F_OK) == 0)
 		connect_all(a);
 	if (now_us - a->last_stats_us >= 200000) {

@@ -651,3 +651,68 @@ Test(tcp_data, limited_transmit_sends_new_data_on_the_first_two_duplicate_acks)
 	dp_tcp_abort(tp_st, c);
 	tp_out(NULL, 0);
 }
+
+/* The interop stall of faults_bursts (docs/tcp.md): the kernel's window closed (its
+ * application blocked writing to us) while our data was in flight beyond the new edge. Our
+ * ACKs numbered SND.MAX were then outside its window and Linux dropped them unread, so its
+ * send buffer never drained and both ends sat in backed-off retransmissions. A pure ACK
+ * must carry a sequence number inside the peer's window: SND.MAX, or the right edge. */
+Test(tcp_data, pure_acks_stay_inside_a_window_that_closed_behind_data_in_flight)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	cr_assert_eq(dp_tcp_send(tp_st, c, tp_app_mbuf(1000, 0)), DP_TCP_OK);
+	struct cap seg[8];
+	unsigned n = tp_out(seg, 8);
+	cr_assert_geq(n, 1u);
+	cr_assert_eq(seg[n - 1].seq + seg[n - 1].len, 6001u, "all 1000 bytes in flight");
+	uint8_t d[10];
+	memset(d, 'x', sizeof(d));
+	/* 400 bytes acknowledged, window zero: the edge is 5401, 600 bytes beyond it. */
+	tp_send(F_ACK, PEER_ISS + 1, 5401, 0, d, 10);
+	struct cap a = tp_one();
+	cr_assert_eq(a.flags, F_ACK);
+	cr_assert_eq(a.ack, PEER_ISS + 11);
+	cr_assert_eq(a.seq, 5401u, "zero window: SEG.SEQ = the peer's RCV.NXT, not SND.MAX");
+	/* A window of 300: the edge 5701 is still short of SND.MAX. */
+	tp_send(F_ACK, PEER_ISS + 11, 5401, 300, d, 10);
+	a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 21);
+	cr_assert_eq(a.seq, 5701u, "SEG.SEQ at the right edge of the peer's window");
+	/* The window covers everything in flight again: ACKs go back to SND.MAX. */
+	tp_send(F_ACK, PEER_ISS + 21, 5401, 5000, d, 10);
+	n = tp_out(seg, 8);
+	cr_assert_geq(n, 1u);
+	cr_assert_eq(seg[n - 1].ack, PEER_ISS + 31);
+	cr_assert_eq(seg[n - 1].seq, 6001u);
+	uint8_t buf[64];
+	cr_assert_eq(tp_read_all(c, buf, sizeof(buf)), 30u);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+/* The same with a scaled window (the kernel's scale was 10): 424 bytes in flight beyond a zero
+ * window are less than one scale unit, and Linux 6.18 still drops an ACK numbered SND.MAX
+ * there (its window is zero and its receive queue holds data). */
+Test(tcp_data, pure_acks_stay_inside_a_zero_window_even_within_one_scale_unit)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.window_scaling = true;
+	tp_start();
+	struct popts po = {.ws = 10};
+	dp_conn_t c = tp_establish_passive_o(NULL, 64, &po);
+	cr_assert_eq(dp_tcp_send(tp_st, c, tp_app_mbuf(424, 0)), DP_TCP_OK);
+	struct cap s = tp_one();
+	cr_assert_eq(s.len, 424u);
+	uint8_t d[10];
+	memset(d, 'y', sizeof(d));
+	tp_send(F_ACK, PEER_ISS + 1, 5001, 0, d, 10);
+	struct cap a = tp_one();
+	cr_assert_eq(a.ack, PEER_ISS + 11);
+	cr_assert_eq(a.seq, 5001u, "SEG.SEQ = RCV.NXT of a peer with a zero window");
+	tp_send(F_ACK, PEER_ISS + 11, 5425, 64, NULL, 0);
+	uint8_t buf[64];
+	cr_assert_eq(tp_read_all(c, buf, sizeof(buf)), 10u);
+	tp_out(NULL, 0);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
