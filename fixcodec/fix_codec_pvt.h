@@ -25,6 +25,10 @@
 extern FIX_PVT_DATA const uint8_t fix_tag_class_small[FIX_TC_SMALL];
 uint8_t fix_tag_class_big(uint32_t tag);
 
+/* Bit tag / 16 of word tag % 16 set for every tag below FIX_TC_SMALL whose class is not 0
+ * (the fast parser's one test per field; fix_parse.c). */
+extern FIX_PVT_DATA const uint64_t fix_tag_special_bits[16];
+
 static inline uint8_t fix_tag_class(uint32_t tag)
 {
 	return tag < FIX_TC_SMALL ? fix_tag_class_small[tag] : fix_tag_class_big(tag);
@@ -88,14 +92,28 @@ static inline int fix_parse_u64(const char *v, size_t len, uint64_t *out)
 	return FIX_OK;
 }
 
+/* The reference parser: handles every input, field by field. fix_parse runs a faster path for
+ * the common case and falls back to this one for everything else; tests and the fuzzer
+ * compare the two. Same contract as fix_parse. */
+int fix_parse_ref(struct fix_msg *m, const char *buf, size_t len);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t fix_days_from_civil(int y, unsigned m, unsigned d);
 
-/* Writes "10=ddd<SOH>" (7 bytes) for a byte sum. */
-void fix_put_trailer(char *out, uint32_t sum);
-
 /* "00".."99": two digits per table load when formatting numbers. */
 extern FIX_PVT_DATA const char fix_digit_pairs[200];
+
+/* Writes "10=ddd<SOH>" (7 bytes) for a byte sum. Inline: the rewrite's last step. */
+static inline void fix_put_trailer(char *out, uint32_t sum)
+{
+	unsigned ck = sum & 0xff;
+	out[0] = '1';
+	out[1] = '0';
+	out[2] = '=';
+	out[3] = (char)('0' + ck / 100);
+	memcpy(out + 4, fix_digit_pairs + 2 * (ck % 100), 2);
+	out[6] = FIX_SOH;
+}
 
 /* Number of decimal digits of v (1..20), by comparisons rather than divisions. */
 static inline unsigned fix_u64_digits(uint64_t v)

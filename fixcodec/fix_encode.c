@@ -289,18 +289,6 @@ void fix_enc_raw(struct fix_encoder *e, const char *bytes, size_t len)
 	e->pos += len;
 }
 
-/* "10=ddd<SOH>" */
-void fix_put_trailer(char *out, uint32_t sum)
-{
-	unsigned ck = sum & 0xff;
-	out[0] = '1';
-	out[1] = '0';
-	out[2] = '=';
-	out[3] = (char)('0' + ck / 100);
-	put2(out + 4, ck % 100);
-	out[6] = FIX_SOH;
-}
-
 size_t fix_enc_finish(struct fix_encoder *e, char **out)
 {
 	if (e->err != FIX_OK)

@@ -282,7 +282,63 @@ static inline const char *data_end(struct pstate *st, const char *v)
 	return v + st->pend_len;
 }
 
-int fix_parse(struct fix_msg *m, const char *buf, size_t len)
+static inline void clear_seen(uint64_t *seen)
+{
+#ifdef __SSE2__
+	/* Eight plain vector stores: GCC turns a memset of this size into "rep stos", whose
+	 * start-up costs more than the whole clear. */
+	const __m128i z = _mm_setzero_si128();
+	__m128i *sv = (__m128i *)(void *)seen;
+	_mm_storeu_si128(sv + 0, z);
+	_mm_storeu_si128(sv + 1, z);
+	_mm_storeu_si128(sv + 2, z);
+	_mm_storeu_si128(sv + 3, z);
+	_mm_storeu_si128(sv + 4, z);
+	_mm_storeu_si128(sv + 5, z);
+	_mm_storeu_si128(sv + 6, z);
+	_mm_storeu_si128(sv + 7, z);
+	_Static_assert(DUP_BITMAP_TAGS / 8 == 8 * sizeof(__m128i), "seen[] is eight vectors");
+#else
+	memset(seen, 0, DUP_BITMAP_TAGS / 8);
+#endif
+}
+
+/* The checks on the whole field list that both parsers share, then the body's bounds and sum.
+ * Returns soft when the structure is right. */
+static inline int finish(struct fix_msg *m, const char *buf, size_t len, uint32_t n, int soft)
+{
+	struct fix_header *h = &m->hdr;
+	const struct fix_field *fl = m->fields;
+	m->nfields = n;
+
+	/* Structure: what the framer checks, checked again so fix_parse is safe on its own. */
+	if (n < 1 || fl[0].tag != 8 || fl[0].val != buf + 2)
+		return FIX_E_BAD_BEGIN;
+	if (n < 2 || fl[1].tag != 9)
+		return FIX_E_BAD_BODY_LENGTH;
+	if (n < 3 || fl[2].tag != 35)
+		return FIX_E_MSGTYPE_NOT_THIRD;
+	const struct fix_field *ck = &fl[n - 1];
+	if (n < 4 || ck->tag != 10 || ck->val + ck->len + 1 != buf + len || ck->len != 3)
+		return FIX_E_BAD_CHECKSUM;
+	uint32_t off10 = (uint32_t)(ck->val - 3 - buf);
+	uint32_t after9 = (uint32_t)(fl[1].val + fl[1].len + 1 - buf);
+	if (h->body_length != off10 - after9) {
+		m->err_tag = 9;
+		return FIX_E_BAD_BODY_LENGTH;
+	}
+	uint32_t trailer = off10;
+	if (n >= 6 && fl[n - 2].tag == 89 && fl[n - 3].tag == 93)
+		trailer = (uint32_t)(fl[n - 3].val - 3 - buf);
+	h->trailer_off = trailer;
+	/* Field 10 is never a header tag, so body_off was set; with no body it is the trailer. */
+	if (h->body_off > trailer)
+		h->body_off = trailer;
+	h->body_sum = fix_sum_inline(buf + h->body_off, trailer - h->body_off);
+	return soft;
+}
+
+int fix_parse_ref(struct fix_msg *m, const char *buf, size_t len)
 {
 	struct fix_header *h = &m->hdr;
 	header_init(h);
@@ -314,24 +370,7 @@ int fix_parse(struct fix_msg *m, const char *buf, size_t len)
 	st.pend_len = 0;
 	st.in_header = true;
 	st.soft = FIX_OK;
-#ifdef __SSE2__
-	/* Eight plain vector stores: GCC turns a memset of this size into "rep stos", whose
-	 * start-up costs more than the whole clear. */
-	const __m128i z = _mm_setzero_si128();
-	__m128i *sv = (__m128i *)(void *)tabs.seen;
-	_mm_storeu_si128(sv + 0, z);
-	_mm_storeu_si128(sv + 1, z);
-	_mm_storeu_si128(sv + 2, z);
-	_mm_storeu_si128(sv + 3, z);
-	_mm_storeu_si128(sv + 4, z);
-	_mm_storeu_si128(sv + 5, z);
-	_mm_storeu_si128(sv + 6, z);
-	_mm_storeu_si128(sv + 7, z);
-	_Static_assert(sizeof(tabs.seen) == 8 * sizeof(__m128i), "seen[] is eight vectors");
-#else
-	memset(tabs.seen, 0, sizeof(tabs.seen));
-#endif
-	const char *end = buf + len;
+	clear_seen(tabs.seen);
 	int rc;
 
 	/* Every field ends at the next SOH: the SOH positions of a whole 64-byte block come
@@ -417,36 +456,8 @@ tag_ok:;
 			goto hard;
 		s = e + 1;
 	}
-done:;
-	uint32_t n = st.n;
-	const struct fix_field *fl = m->fields;
-	m->nfields = n;
-
-	/* Structure: what the framer checks, checked again so fix_parse is safe on its own. */
-	if (n < 1 || fl[0].tag != 8 || fl[0].val != buf + 2)
-		return FIX_E_BAD_BEGIN;
-	if (n < 2 || fl[1].tag != 9)
-		return FIX_E_BAD_BODY_LENGTH;
-	if (n < 3 || fl[2].tag != 35)
-		return FIX_E_MSGTYPE_NOT_THIRD;
-	const struct fix_field *ck = &fl[n - 1];
-	if (n < 4 || ck->tag != 10 || ck->val + ck->len + 1 != end || ck->len != 3)
-		return FIX_E_BAD_CHECKSUM;
-	uint32_t off10 = (uint32_t)(ck->val - 3 - buf);
-	uint32_t after9 = (uint32_t)(fl[1].val + fl[1].len + 1 - buf);
-	if (h->body_length != off10 - after9) {
-		m->err_tag = 9;
-		return FIX_E_BAD_BODY_LENGTH;
-	}
-	uint32_t trailer = off10;
-	if (n >= 6 && fl[n - 2].tag == 89 && fl[n - 3].tag == 93)
-		trailer = (uint32_t)(fl[n - 3].val - 3 - buf);
-	h->trailer_off = trailer;
-	/* Field 10 is never a header tag, so body_off was set; with no body it is the trailer. */
-	if (h->body_off > trailer)
-		h->body_off = trailer;
-	h->body_sum = fix_sum_inline(buf + h->body_off, trailer - h->body_off);
-	return st.soft;
+done:
+	return finish(m, buf, len, st.n, st.soft);
 
 bad_data:
 	m->err_tag = st.pend_tag;
@@ -454,4 +465,268 @@ bad_data:
 hard:
 	m->nfields = st.n;
 	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The fast path: well-formed messages without data fields, which is nearly all traffic.
+ *
+ * It relies on what such a message guarantees and gives up (returns BAIL) the moment the
+ * message is anything else, leaving the whole message to fix_parse_ref above, which handles
+ * every case. Nothing it wrote before giving up survives: the reference parser starts over,
+ * so the two always agree (tests/fixcodec/test_parse_fast.c and the fuzzer compare them).
+ *
+ * - The message ends with "<SOH>10=xxx<SOH>" (checked first), so every field before the
+ *   trailer starts at least 9 bytes before the end: its tag bytes p[0..7] can be read without
+ *   a bounds check, and tags of 1 to 3 digits are decoded without a loop.
+ * - Field ends come from the SSE2 SOH masks of 64-byte blocks, as in the reference parser.
+ * - The repeat bitmap is laid out as word tag % 16, bit tag / 16, so that consecutive fields
+ *   do not chain through one memory word, and fix_tag_special_bits has the same layout: one
+ *   test per field says "plain field, not seen before"; repeats, header, trailer and data
+ *   length tags take the slower branch.
+ * - It gives up on: a tag of 8 digits or more, with a leading zero, tag 0, anything not digits
+ *   before '=' (bad tag, missing '='), an empty value, a data field's Length tag (the data is
+ *   read by its length, which the reference parser does), a full field index, more than
+ *   DUP_BIG_LIST distinct tags of 1024 or more, and messages shorter than FAST_MIN_LEN.
+ * ------------------------------------------------------------------------------------------- */
+
+#define BAIL (-1)
+#define FAST_MIN_LEN 32u
+
+/* A tag of up to 7 digits followed by '=' at p, by a digit loop (reads at most p[0..7]): sets
+ * *tag and returns the number of digits, or 0. */
+static inline unsigned scan_tag(const char *p, uint32_t *tag)
+{
+	uint32_t t = (unsigned char)p[0] - '0';
+	unsigned i = 1, c;
+	if (t > 9)
+		return 0;
+	while ((c = (unsigned char)p[i] - '0') <= 9) {
+		t = t * 10 + c;
+		if (++i == 8)
+			return 0;
+	}
+	if (p[i] != '=')
+		return 0;
+	*tag = t;
+	return i;
+}
+
+/* Tag of 4 to 7 digits at p (p[0..3] known to be digits): returns it and sets *q to the byte
+ * after the digits, or returns 0. Reads at most p[0..7]. */
+__attribute__((noinline)) static uint32_t long_tag(const char *p, const char **q)
+{
+	uint32_t t;
+	unsigned i = scan_tag(p, &t);
+	*q = p + i;
+	return i == 0 ? 0 : t;
+}
+
+/* The tag at p (p[0..7] readable): returns it, or 0 when it is not 1 to 7 digits without a
+ * leading zero (the reference parser takes "035" as 35; the fast path leaves such oddities
+ * to it), and sets *q to the byte after the digits. Tags of 1 to 3 digits, nearly all of
+ * them, take no loop. */
+static inline __attribute__((always_inline)) uint32_t tag_at(const char *p, const char **q)
+{
+	unsigned c0 = (unsigned char)p[0] - '1', c1 = (unsigned char)p[1] - '0';
+	unsigned c2 = (unsigned char)p[2] - '0';
+	if (c0 > 8) /* also refuses '0': tag 0 and leading zeros */
+		return 0;
+	c0++;
+	if (c1 > 9) {
+		*q = p + 1;
+		return c0;
+	}
+	if (c2 > 9) {
+		*q = p + 2;
+		return c0 * 10 + c1;
+	}
+	if ((unsigned)((unsigned char)p[3] - '0') > 9) {
+		*q = p + 3;
+		return c0 * 100 + c1 * 10 + c2;
+	}
+	return long_tag(p, q);
+}
+
+/* Bit tag / 16 of word tag % 16 is set when fix_tag_class_small[tag] != 0 (header, trailer
+ * and data-length tags): with the repeat bitmap laid out the same way, one test per field
+ * catches both a repeat and a tag that needs more than recording. tests/fixcodec checks it
+ * against the class table. */
+FIX_PVT_DATA const uint64_t fix_tag_special_bits[16] = {
+	0x0000000000400300ull, 0x0000000000800348ull, 0x0000000000c0000cull, 0x0000008000000084ull,
+	0x0000008000402088ull, 0x0000008000002000ull, 0x0000008000400000ull, 0x0000000000000000ull,
+	0x0000000000400009ull, 0x0000000000000029ull, 0x00000040004000a1ull, 0x0000000000200024ull,
+	0x0000000000600000ull, 0x0000004008000020ull, 0x0000000000200100ull, 0x0000000000000120ull,
+};
+
+/* Class and repeat of a tag of 1024 or more (user-defined 5000+, FIX 5.0's 1128...): the
+ * short list. Returns false when it is full (the reference parser handles that). */
+__attribute__((noinline)) static bool big_tag(uint32_t *big, uint32_t *nbig, uint32_t tag,
+					      unsigned *cls, bool *dup)
+{
+	*cls = fix_tag_class_big(tag);
+	*dup = false;
+	for (uint32_t k = 0; k < *nbig; k++)
+		if (big[k] == tag) {
+			*dup = true;
+			return true;
+		}
+	if (*nbig == DUP_BIG_LIST)
+		return false;
+	big[(*nbig)++] = tag;
+	return true;
+}
+
+/* The slow part of a field: a repeat or a special tag (or a tag of 1024 and more). Returns
+ * false to give up. */
+static inline __attribute__((always_inline)) bool special_field(
+	struct fix_msg *m, struct ptabs *tabs, uint32_t *nbig, uint32_t *dup_tag, uint32_t tag,
+	uint32_t idx, const char *v, uint32_t vlen, bool was_seen, unsigned *clsp)
+{
+	unsigned cls;
+	bool dup;
+	if (tag < DUP_BITMAP_TAGS) {
+		cls = fix_tag_class_small[tag];
+		dup = was_seen;
+	} else if (!big_tag(tabs->big, nbig, tag, &cls, &dup)) {
+		return false;
+	}
+	if (dup && *dup_tag == 0)
+		*dup_tag = tag;
+	if (cls & FIX_TC_LEN)
+		return false; /* a data field follows: read by its length, in the reference */
+	/* The first occurrence of a header tag wins, wherever it is. */
+	if ((cls & FIX_TC_HDR) && !dup)
+		header_field(m, tag, idx, v, vlen);
+	*clsp = cls;
+	return true;
+}
+
+/* The fast loop over the fields from p: with HEADER, until the first non-header tag has been
+ * recorded (it sets body_off and n_header), else until the trailer. A macro rather than a
+ * function so that its state (bits, base, p, f ...) stays in the registers of
+ * fast_parse_body; it returns BAIL from there to give up. */
+#define FAST_FIELD_LOOP(HEADER)                                                             \
+	for (;;) {                                                                          \
+		while (__builtin_expect(bits == 0, 0)) {                                    \
+			base += 64;                                                         \
+			bb += 64;                                                           \
+			bits = block_mask(buf, base, len);                                  \
+		}                                                                           \
+		const char *e = bb + (unsigned)__builtin_ctzll(bits);                       \
+		bits &= bits - 1;                                                           \
+		const char *q;                                                              \
+		uint32_t tag = tag_at(p, &q);                                               \
+		if (tag == 0 || *q != '=' || q + 1 == e || (CHECK_CAP && f == fend))       \
+			return BAIL;                                                        \
+		const char *v = q + 1;                                                      \
+		uint32_t vlen = (uint32_t)(e - v);                                          \
+		f->val = v;                                                                 \
+		f->tag = tag;                                                               \
+		f->len = vlen;                                                              \
+		unsigned cls = 0;                                                           \
+		if (__builtin_expect(tag < DUP_BITMAP_TAGS, 1)) {                           \
+			/* Word tag % 16, bit tag / 16: consecutive fields (8, 9, 35, 49,  \
+			 * 56, 34...) mostly touch different words, so a field's load does \
+			 * not wait for the previous field's store. */                     \
+			uint64_t bit = 1ull << (tag >> 4);                                  \
+			uint64_t word = tabs.seen[tag & 15];                                \
+			tabs.seen[tag & 15] = word | bit;                                   \
+			if (__builtin_expect(((word | fix_tag_special_bits[tag & 15]) & bit) \
+						     != 0, HEADER) &&                          \
+			    !special_field(m, &tabs, &nbig, &dup_tag, tag, (uint32_t)(f - f0), \
+					   v, vlen, (word & bit) != 0, &cls))              \
+				return BAIL;                                                \
+		} else if (!special_field(m, &tabs, &nbig, &dup_tag, tag, (uint32_t)(f - f0), \
+					  v, vlen, false, &cls)) {                          \
+			return BAIL;                                                        \
+		}                                                                           \
+		if (HEADER && !(cls & FIX_TC_HDR)) {                                        \
+			h->body_off = (uint32_t)(p - buf);                                  \
+			h->n_header = (int16_t)(f - f0 <= INT16_MAX ? f - f0 : INT16_MAX);  \
+			f++;                                                                \
+			p = e + 1;                                                          \
+			break;                                                              \
+		}                                                                           \
+		f++;                                                                        \
+		p = e + 1;                                                                  \
+		if (p == lim) {                                                             \
+			if (HEADER) {                                                       \
+				/* No body: it starts (empty) where the trailer does. */    \
+				h->body_off = (uint32_t)(lim - buf);                        \
+				h->n_header = (int16_t)(f - f0 <= INT16_MAX ? f - f0 :      \
+								       INT16_MAX);      \
+			}                                                                   \
+			break;                                                              \
+		}                                                                           \
+	}
+
+static inline __attribute__((always_inline)) int fast_parse_body(struct fix_msg *m,
+								  const char *buf, size_t len,
+								  const bool CHECK_CAP)
+{
+	struct fix_header *h = &m->hdr;
+	header_init(h);
+	m->buf = buf;
+	m->len = (uint32_t)len;
+	m->nfields = 0;
+	m->err_tag = 0;
+	m->dup_tag = 0;
+
+	struct ptabs tabs;
+	clear_seen(tabs.seen);
+	uint32_t nbig = 0, dup_tag = 0;
+	struct fix_field *const f0 = m->fields;
+	struct fix_field *f = f0;
+	struct fix_field *const fend = f0 + m->cap;
+	const char *const lim = buf + len - 7; /* "10=" */
+	const char *p = buf;
+	const char *bb = buf; /* buf + base */
+	size_t base = 0;
+	uint64_t bits = block_mask(buf, 0, len);
+	(void)fend;
+
+	/* The header (each field looked at by header_field), then the body, where header
+	 * tags (out of order) are rare. p + 8 <= buf + len - 1 in both (the trailer follows),
+	 * so tag_at may read p[0..7]. */
+	FAST_FIELD_LOOP(true)
+	if (p != lim)
+		FAST_FIELD_LOOP(false)
+
+	/* "10=xxx", checked by fast_parse, recorded like any other field. */
+	if (f == fend)
+		return BAIL;
+	f->val = lim + 3;
+	f->tag = 10;
+	f->len = 3;
+	if ((tabs.seen[10] & 1u) && dup_tag == 0)
+		dup_tag = 10;
+	f++;
+	m->dup_tag = dup_tag;
+	return finish(m, buf, len, (uint32_t)(f - f0), FIX_OK);
+}
+
+static inline __attribute__((always_inline)) int fast_parse(struct fix_msg *m, const char *buf,
+							     size_t len)
+{
+	if (len < FAST_MIN_LEN || len > UINT32_MAX)
+		return BAIL;
+	/* "<SOH>10=" + three bytes none of which is SOH + SOH: the trailer, as the reference
+	 * parser would split it. */
+	const char *t = buf + len - 8;
+	if (t[0] != FIX_SOH || t[1] != '1' || t[2] != '0' || t[3] != '=' || t[4] == FIX_SOH ||
+	    t[5] == FIX_SOH || t[6] == FIX_SOH || t[7] != FIX_SOH)
+		return BAIL;
+	/* Every field but the trailer takes at least 4 bytes ("1=x<SOH>"): with room for that
+	 * many, the field index cannot overflow and the loop need not check it. */
+	if (m->cap >= (len - 7) / 4 + 1)
+		return fast_parse_body(m, buf, len, false);
+	return fast_parse_body(m, buf, len, true);
+}
+
+int fix_parse(struct fix_msg *m, const char *buf, size_t len)
+{
+	int rc = fast_parse(m, buf, len);
+	if (__builtin_expect(rc != BAIL, 1))
+		return rc;
+	return fix_parse_ref(m, buf, len);
 }
