@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../fixcodec/fix_codec_pvt.h" /* fix_parse_ref */
 #include "fix_encode.h"
 #include "fix_msg.h"
 #ifndef FUZZ_NO_VALIDATE
@@ -20,6 +21,32 @@
 		if (!(c))                                                                    \
 			abort();                                                             \
 	} while (0)
+
+/* fix_parse (its fast path, or the reference it falls back to) and the reference parser
+ * must agree on everything a caller sees. m is fix_parse's result, rc its return value. */
+static void same_as_reference(const struct fix_msg *m, int rc, const char *buf, size_t n)
+{
+	static struct fix_field rf[1024];
+	struct fix_msg r = {.fields = rf, .cap = m->cap};
+	CHECK(m->cap <= 1024);
+	CHECK(fix_parse_ref(&r, buf, n) == rc);
+	CHECK(r.nfields == m->nfields && r.err_tag == m->err_tag && r.dup_tag == m->dup_tag);
+	for (uint32_t i = 0; i < r.nfields && i < r.cap; i++)
+		CHECK(rf[i].tag == m->fields[i].tag && rf[i].val == m->fields[i].val &&
+		      rf[i].len == m->fields[i].len);
+	const struct fix_header *a = &m->hdr, *b = &r.hdr;
+	CHECK(a->ver == b->ver && memcmp(a->msg_type, b->msg_type, 4) == 0 &&
+	      a->msg_type_len == b->msg_type_len && a->poss_dup == b->poss_dup &&
+	      a->poss_resend == b->poss_resend && a->seq == b->seq && a->seq_err == b->seq_err);
+	CHECK(a->i_sender == b->i_sender && a->i_target == b->i_target &&
+	      a->i_sending_time == b->i_sending_time &&
+	      a->i_orig_sending_time == b->i_orig_sending_time &&
+	      a->i_on_behalf_of == b->i_on_behalf_of && a->i_deliver_to == b->i_deliver_to &&
+	      a->i_appl_ver == b->i_appl_ver);
+	CHECK(a->body_length == b->body_length && a->body_off == b->body_off &&
+	      a->trailer_off == b->trailer_off && a->body_sum == b->body_sum &&
+	      a->n_header == b->n_header);
+}
 
 static void accessors(const struct fix_msg *m)
 {
@@ -114,6 +141,7 @@ static void message(const uint8_t *p, size_t n, const uint8_t *data, size_t size
 	static struct fix_field fl[1024];
 	struct fix_msg m = {.fields = fl, .cap = 1024};
 	int rc = fix_parse(&m, buf, n);
+	same_as_reference(&m, rc, buf, n);
 	/* The framer accepted it: 8, 9 and 35 are in place (10 may still be swallowed by a data
 	 * field whose length runs over it: parse says FIX_E_BAD_CHECKSUM then). */
 	CHECK(rc != FIX_E_BAD_BEGIN && rc != FIX_E_MSGTYPE_NOT_THIRD);
@@ -181,7 +209,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	static struct fix_field fl[64];
 	struct fix_msg m = {.fields = fl, .cap = 64};
-	(void)fix_parse(&m, copy, size);
+	int rc = fix_parse(&m, copy, size);
+	same_as_reference(&m, rc, copy, size);
 	accessors(&m);
 	free(copy);
 	return 0;
