@@ -279,7 +279,7 @@ fi
 [ $rc -eq 0 ] || fail "fixmux-bench exit status $rc"
 
 if [ -n "$PLOTS" ]; then
-	gnuplot -e "dir='$OUT'" "$HERE/plot.gp" && echo "plots: $OUT/latency-by-percentile.png $OUT/latency-over-time.png"
+	gnuplot -e "dir='$OUT'" "$HERE/plot.gp" && echo "plots: $(ls "$OUT"/*.png | tr '\n' ' ')"
 fi
 
 if [ -n "$SMOKE" ]; then
