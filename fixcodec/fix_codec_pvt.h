@@ -49,18 +49,27 @@ static inline uint32_t fix_sum_inline(const char *p, size_t len)
 #ifdef __SSE2__
 	if (len >= 16) {
 		const __m128i zero = _mm_setzero_si128();
-		__m128i acc = zero;
-		for (; i + 16 <= len; i += 16) {
+		/* Two accumulators, 32 bytes per step: half the loop overhead, two chains. */
+		__m128i acc = zero, acc2 = zero;
+		for (; i + 32 <= len; i += 32) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16));
+			acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+			acc2 = _mm_add_epi64(acc2, _mm_sad_epu8(w, zero));
+		}
+		if (i + 16 <= len) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 			acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+			i += 16;
 		}
 		size_t r = len - i;
 		if (r != 0) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
 			__m128i k = _mm_loadu_si128((const __m128i *)(const void *)
 						    (fix_sum_tail_mask + r));
-			acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_and_si128(v, k), zero));
+			acc2 = _mm_add_epi64(acc2, _mm_sad_epu8(_mm_and_si128(v, k), zero));
 		}
+		acc = _mm_add_epi64(acc, acc2);
 		return (uint32_t)_mm_cvtsi128_si32(acc) +
 		       (uint32_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(acc, acc));
 	}
@@ -78,6 +87,17 @@ static inline int fix_parse_u64(const char *v, size_t len, uint64_t *out)
 	int over = 0;
 	if (len == 0)
 		return FIX_E_FORMAT;
+	if (len <= 19) {
+		/* Nineteen digits cannot overflow: no check per digit (BodyLength, MsgSeqNum). */
+		for (size_t i = 0; i < len; i++) {
+			unsigned c = (unsigned char)v[i] - '0';
+			if (c > 9)
+				return FIX_E_FORMAT;
+			n = n * 10 + c;
+		}
+		*out = n;
+		return FIX_OK;
+	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned c = (unsigned char)v[i] - '0';
 		if (c > 9)

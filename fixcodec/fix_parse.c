@@ -511,40 +511,32 @@ static inline unsigned scan_tag(const char *p, uint32_t *tag)
 	return i;
 }
 
-/* Tag of 4 to 7 digits at p (p[0..3] known to be digits): returns it and sets *q to the byte
- * after the digits, or returns 0. Reads at most p[0..7]. */
-__attribute__((noinline)) static uint32_t long_tag(const char *p, const char **q)
+/* Tag of 4 to 7 digits at p (p[0..3] known to be digits): returns it in the low 32 bits and
+ * the number of its digits in the high ones, or 0. Reads at most p[0..7]. */
+__attribute__((noinline)) static uint64_t long_tag(const char *p)
 {
 	uint32_t t;
 	unsigned i = scan_tag(p, &t);
-	*q = p + i;
-	return i == 0 ? 0 : t;
+	return i == 0 ? 0 : (uint64_t)i << 32 | t;
 }
 
-/* The tag at p (p[0..7] readable): returns it, or 0 when it is not 1 to 7 digits without a
- * leading zero (the reference parser takes "035" as 35; the fast path leaves such oddities
- * to it), and sets *q to the byte after the digits. Tags of 1 to 3 digits, nearly all of
- * them, take no loop. */
-static inline __attribute__((always_inline)) uint32_t tag_at(const char *p, const char **q)
+/* The tag at p (p[0..7] readable): returns it in the low 32 bits and the number of its
+ * digits in the high ones (one value, so nothing goes through memory), or 0 when it is not
+ * 1 to 7 digits without a leading zero (the reference parser takes "035" as 35; the fast
+ * path leaves such oddities to it). Tags of 1 to 3 digits, nearly all, take no loop. */
+static inline __attribute__((always_inline)) uint64_t tag_at(const char *p)
 {
 	unsigned c0 = (unsigned char)p[0] - '1', c1 = (unsigned char)p[1] - '0';
 	unsigned c2 = (unsigned char)p[2] - '0';
 	if (c0 > 8) /* also refuses '0': tag 0 and leading zeros */
 		return 0;
-	c0++;
-	if (c1 > 9) {
-		*q = p + 1;
-		return c0;
-	}
-	if (c2 > 9) {
-		*q = p + 2;
-		return c0 * 10 + c1;
-	}
-	if ((unsigned)((unsigned char)p[3] - '0') > 9) {
-		*q = p + 3;
-		return c0 * 100 + c1 * 10 + c2;
-	}
-	return long_tag(p, q);
+	if (c1 > 9)
+		return 1ull << 32 | (c0 + 1);
+	if (c2 > 9)
+		return 2ull << 32 | ((c0 + 1) * 10 + c1);
+	if ((unsigned)((unsigned char)p[3] - '0') > 9)
+		return 3ull << 32 | ((c0 + 1) * 100 + c1 * 10 + c2);
+	return long_tag(p);
 }
 
 /* Bit tag / 16 of word tag % 16 is set when fix_tag_class_small[tag] != 0 (header, trailer
@@ -614,9 +606,10 @@ static inline __attribute__((always_inline)) bool special_field(
 		}                                                                           \
 		const char *e = bb + (unsigned)__builtin_ctzll(bits);                       \
 		bits &= bits - 1;                                                           \
-		const char *q;                                                              \
-		uint32_t tag = tag_at(p, &q);                                               \
-		if (tag == 0 || *q != '=' || q + 1 == e || (CHECK_CAP && f == fend))       \
+		uint64_t tl = tag_at(p);                                                    \
+		uint32_t tag = (uint32_t)tl;                                                \
+		const char *q = p + (tl >> 32);                                             \
+		if (tl == 0 || *q != '=' || q + 1 == e || (CHECK_CAP && f == fend))        \
 			return BAIL;                                                        \
 		const char *v = q + 1;                                                      \
 		uint32_t vlen = (uint32_t)(e - v);                                          \
@@ -683,14 +676,70 @@ static inline __attribute__((always_inline)) int fast_parse_body(struct fix_msg 
 	const char *bb = buf; /* buf + base */
 	size_t base = 0;
 	uint64_t bits = block_mask(buf, 0, len);
-	(void)fend;
+	const char *e;
 
-	/* The header (each field looked at by header_field), then the body, where header
-	 * tags (out of order) are rare. p + 8 <= buf + len - 1 in both (the trailer follows),
-	 * so tag_at may read p[0..7]. */
-	FAST_FIELD_LOOP(true)
-	if (p != lim)
-		FAST_FIELD_LOOP(false)
+	/* 8, 9 and 35 open every message the fast path takes (else the reference parser
+	 * reports it): read straight, without the tag decoding and the switch. Each starts at
+	 * or before lim, so its first 8 bytes are readable. */
+#define NEXT_SOH()                                                                          \
+	do {                                                                                \
+		while (__builtin_expect(bits == 0, 0)) {                                    \
+			base += 64;                                                         \
+			bb += 64;                                                           \
+			bits = block_mask(buf, base, len);                                  \
+		}                                                                           \
+		e = bb + (unsigned)__builtin_ctzll(bits);                                   \
+		bits &= bits - 1;                                                           \
+	} while (0)
+	if ((CHECK_CAP && m->cap < 3) || buf[0] != '8' || buf[1] != '=')
+		return BAIL;
+	NEXT_SOH();
+	if (e == buf + 2 || e[1] != '9' || e[2] != '=')
+		return BAIL;
+	f[0].val = buf + 2;
+	f[0].tag = 8;
+	f[0].len = (uint32_t)(e - (buf + 2));
+	h->ver = fix_version_from(buf + 2, f[0].len);
+	p = e + 3;
+	NEXT_SOH();
+	if (e == p || e[1] != '3' || e[2] != '5' || e[3] != '=')
+		return BAIL;
+	f[1].val = p;
+	f[1].tag = 9;
+	f[1].len = (uint32_t)(e - p);
+	uint64_t bl;
+	h->body_length = fix_parse_u64(p, f[1].len, &bl) == FIX_OK && bl <= UINT32_MAX ?
+		(uint32_t)bl : UINT32_MAX; /* cannot match: reported as a bad BodyLength */
+	p = e + 4;
+	NEXT_SOH();
+	if (e == p)
+		return BAIL;
+	f[2].val = p;
+	f[2].tag = 35;
+	f[2].len = (uint32_t)(e - p);
+	h->msg_type_len = f[2].len < 255 ? (uint8_t)f[2].len : 255;
+	if (f[2].len < sizeof(h->msg_type)) {
+		memcpy(h->msg_type, p, f[2].len);
+		h->msg_type[f[2].len] = '\0';
+	}
+	tabs.seen[8 & 15] |= 1ull << (8 >> 4);
+	tabs.seen[9 & 15] |= 1ull << (9 >> 4);
+	tabs.seen[35 & 15] |= 1ull << (35 >> 4);
+	f += 3;
+	p = e + 1;
+
+	/* The rest of the header (each field looked at by header_field), then the body, where
+	 * header tags (out of order) are rare. p + 8 <= buf + len - 1 in both (the trailer
+	 * follows), so tag_at may read p[0..7]. */
+	if (p == lim) {
+		h->body_off = (uint32_t)(lim - buf);
+		h->n_header = 3;
+	} else {
+		FAST_FIELD_LOOP(true)
+		if (p != lim)
+			FAST_FIELD_LOOP(false)
+	}
+#undef NEXT_SOH
 
 	/* "10=xxx", checked by fast_parse, recorded like any other field. */
 	if (f == fend)
