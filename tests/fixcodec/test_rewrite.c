@@ -284,3 +284,66 @@ Test(rewrite, errors_write_nothing)
 	cr_expect_null(out);
 	guard_free(&pl.g);
 }
+
+/* The rewrite writes MsgSeqNum and BodyLength with straight-line code up to 4 digits and a
+ * loop beyond, and SendingTime from the time cache's second (milliseconds) or through
+ * fix_format_utc (other precisions, a new second, a new day): every digit count, precision
+ * and cache state gives the exact text, and the checksum is right. */
+Test(rewrite, every_number_length_precision_and_cache_state)
+{
+	static const enum fix_time_precision prec[] = { FIX_TIME_S, FIX_TIME_MS, FIX_TIME_US,
+							FIX_TIME_NS };
+	static const int64_t times[] = {
+		T0,                          /* whole second */
+		T0 + 7000000,                /* same second: the cached-second path */
+		T0 + 999999999,              /* last nanosecond of it */
+		T0 + 1000000000,             /* next second: the cache refreshes */
+		(T0 / 86400000000000LL + 1) * 86400000000000LL - 1, /* 23:59:59.999999999 */
+		(T0 / 86400000000000LL + 1) * 86400000000000LL,     /* next day */
+	};
+	struct fix_time_cache tc;
+	fix_time_cache_init(&tc);
+	uint64_t seq = 0;
+	for (int digits = 1; digits <= 20; digits++) {
+		seq = digits == 1 ? 7 : digits == 20 ? UINT64_MAX : seq * 10 + (uint64_t)(digits % 10);
+		for (size_t p = 0; p < sizeof(prec) / sizeof(prec[0]); p++)
+			for (size_t t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
+				/* A filler in the body moves BodyLength through 2 to 4 digits. */
+				char spec[2048];
+				int fill = (int)((digits * 97 + t * 31) % 1200);
+				snprintf(spec, sizeof(spec),
+					 "8=FIX.4.4|35=D|34=1|49=A|52=20261126-11:49:30|56=B|58=%0*d|",
+					 fill ? fill : 1, 0);
+				struct placed pl;
+				place(&pl, spec, FIX_MAX_REWRITE_HEADER);
+				struct fix_out_header h = {
+					.ver = FIX_VER_44, .msg_type = "D", .sender = STR("FIXMUX"),
+					.target = STR("LMAX"), .seq = seq,
+					.sending_time_ns = times[t], .precision = prec[p], .tc = &tc,
+				};
+				char *out;
+				size_t out_len;
+				cr_assert_eq(fix_rewrite(&pl.m, &h, FIX_MAX_REWRITE_HEADER, &out,
+							 &out_len), FIX_OK);
+				struct fix_framer f;
+				fix_framer_init(&f, 4096);
+				int err;
+				cr_assert_eq(fix_frame(&f, out, out_len, &err), (long)out_len,
+					     "seq %llu prec %d time %zu: %s",
+					     (unsigned long long)seq, prec[p], t, fix_strerror(err));
+				struct fix_field nf[64];
+				struct fix_msg nm = { .fields = nf, .cap = 64 };
+				cr_assert_eq(fix_parse(&nm, out, out_len), FIX_OK);
+				cr_assert_eq(nm.hdr.seq, seq);
+				char want[32], seqtxt[24];
+				struct fix_time_cache fresh;
+				fix_time_cache_init(&fresh);
+				size_t wl = fix_format_utc(&fresh, times[t], prec[p], want);
+				cr_assert(val_is(&nm, 52, want, wl), "seq %llu prec %d time %zu",
+					  (unsigned long long)seq, prec[p], t);
+				snprintf(seqtxt, sizeof(seqtxt), "%llu", (unsigned long long)seq);
+				cr_assert(val_is(&nm, 34, seqtxt, strlen(seqtxt)));
+				guard_free(&pl.g);
+			}
+	}
+}
