@@ -19,7 +19,10 @@
  *   --idle SPEC          idle strategy (default backoff: this box has 2 shared cores).
  *   --arp-static IP=MAC  a static ARP entry (the hostile tests speak from an address that no
  *                        host answers ARP for)
- *   --rto-min-us N, --mbufs N, --max-conns N, --backlog N, --sw-csum
+ *   --chunk N            client: bytes per application mbuf (default 1400); an odd size
+ *                        makes segments of odd-length pieces, which the stack checksums in
+ *                        software even when the port offers TCP checksum offload.
+ *   --rto-min-us N, --mbufs N, --max-conns N, --backlog N, --sw-csum (no checksum offload)
  * Exits on SIGINT/SIGTERM (server) or when all connections are done (client). Exit status 0
  * means no data mismatch and, for a client, every connection completed.
  */
@@ -45,7 +48,7 @@
 
 #define BURST 32
 #define PENDING_MAX 512
-#define CHUNK 1400
+#define CHUNK_DEFAULT 1400
 
 enum echo_counter {
 	E_ACCEPTED,
@@ -59,6 +62,8 @@ enum echo_counter {
 	E_BYTES_OUT,
 	E_MISMATCH,
 	E_COMPLETED,
+	E_TX_TCP_CSUM_OFFLOAD, /* segments that left with the TCP checksum for the port to do */
+	E_TX_TCP_CSUM_SW,      /* TCP segments that left with a software checksum */
 	E_COUNT
 };
 
@@ -66,6 +71,7 @@ static const char *const echo_counter_names[E_COUNT] = {
 	"echo_accepted",       "echo_connected",   "echo_connect_failed", "echo_closed_orderly",
 	"echo_closed_reset",   "echo_closed_timeout", "echo_aborted",     "echo_bytes_in",
 	"echo_bytes_out",      "echo_mismatch",    "echo_completed",
+	"echo_tx_tcp_csum_offload", "echo_tx_tcp_csum_sw",
 };
 
 struct conn {
@@ -93,6 +99,7 @@ struct opts {
 	struct dp_idle_conf idle;
 	uint32_t rto_min_us, mbufs, max_conns, backlog;
 	bool sw_csum;
+	uint32_t chunk; /* client: bytes per application mbuf */
 	struct dp_arp_static arp[DP_STACK_ARP_STATIC_MAX];
 	unsigned n_arp;
 };
@@ -297,7 +304,7 @@ static unsigned client_send(struct app *a, struct conn *c)
 		if (m == NULL)
 			break;
 		uint64_t left = a->o.bytes - c->sent;
-		uint32_t len = (uint32_t)(left < CHUNK ? left : CHUNK);
+		uint32_t len = (uint32_t)(left < a->o.chunk ? left : a->o.chunk);
 		if (len > space)
 			len = space;
 		uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
@@ -405,6 +412,24 @@ static void on_events(struct app *a)
 	}
 }
 
+/* Which TCP checksums the port was left to do (the interop tests check both happen). */
+static void count_tx_csum(struct app *a, struct rte_mbuf **pkts, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM) {
+			a->c[E_TX_TCP_CSUM_OFFLOAD]++;
+			continue;
+		}
+		const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eh + 1);
+		if (m->data_len >= sizeof(*eh) + sizeof(*ip) &&
+		    eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+		    ip->next_proto_id == IPPROTO_TCP)
+			a->c[E_TX_TCP_CSUM_SW]++;
+	}
+}
+
 static unsigned do_io(void *arg, uint64_t now_us)
 {
 	struct app *a = arg;
@@ -429,6 +454,7 @@ static unsigned do_io(void *arg, uint64_t now_us)
 	on_events(a);
 	unsigned k;
 	while ((k = dp_stack_tx_burst(a->st, pkts, BURST)) > 0) {
+		count_tx_csum(a, pkts, k);
 		dp_fault_port_tx(&a->fp, pkts, (uint16_t)k, now_us);
 		work += k;
 	}
@@ -498,7 +524,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{ "rto-min-us", required_argument, 0, 'm' }, { "mbufs", required_argument, 0, 'M' },
 		{ "max-conns", required_argument, 0, 'x' }, { "backlog", required_argument, 0, 'B' },
 		{ "sw-csum", no_argument, 0, 'w' },        { "arp-static", required_argument, 0, 'a' },
-		{ "go", required_argument, 0, 'g' },
+		{ "go", required_argument, 0, 'g' },       { "chunk", required_argument, 0, 'k' },
 		{ 0, 0, 0, 0 },
 	};
 	char err[256];
@@ -509,6 +535,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->bytes = 1 << 20;
 	o->seed = 1;
 	o->mbufs = 16384;
+	o->chunk = CHUNK_DEFAULT;
 	o->idle.kind = DP_IDLE_BACKOFF;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -609,6 +636,11 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'w':
 			o->sw_csum = true;
 			break;
+		case 'k':
+			o->chunk = (uint32_t)parse_num("--chunk", optarg);
+			if (o->chunk == 0 || o->chunk > 1500)
+				die("--chunk: 1..1500 bytes (one mbuf of the pool)");
+			break;
 		case 'a': {
 			char buf[64];
 			snprintf(buf, sizeof(buf), "%s", optarg);
@@ -666,6 +698,8 @@ int main(int argc, char **argv)
 	sc.netmask = a.o.mask;
 	sc.pool = a.port.pool;
 	sc.socket_id = SOCKET_ID_ANY;
+	/* The checksums the port offers (none with --sw-csum, net_ring or net_memif). */
+	sc.tx_csum = a.port.csum;
 	if (a.o.rto_min_us) {
 		sc.rto_min_us = a.o.rto_min_us;
 		if (sc.rto_initial_us < sc.rto_min_us)

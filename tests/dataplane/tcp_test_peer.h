@@ -279,6 +279,50 @@ static inline void parse_cap(struct rte_mbuf *m, struct cap *c)
 	}
 }
 
+/* Packets whose checksums tp_nic_finish() completed (TX checksum offload tests). */
+static unsigned tp_nic_ip_done, tp_nic_tcp_done;
+
+/* Plays the NIC for a packet that asks for TX checksum offload: checks the DPDK contract
+ * (RTE_MBUF_F_TX_IPV4 with any checksum flag, l2_len/l3_len/l4_len, IPv4 checksum field 0,
+ * the pseudo-header sum in the TCP checksum field) and then computes the checksums over the
+ * whole chain, as a device would, so that parse_cap() can verify the result as the peer
+ * would. Packets without offload flags are left alone. */
+static inline void tp_nic_finish(struct rte_mbuf *m)
+{
+	uint64_t fl = m->ol_flags;
+	bool ip_ck = (fl & RTE_MBUF_F_TX_IP_CKSUM) != 0;
+	bool tcp_ck = (fl & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM;
+	cr_assert_eq(fl & RTE_MBUF_F_TX_L4_MASK & ~RTE_MBUF_F_TX_TCP_CKSUM, 0,
+		     "only the TCP checksum is ever offloaded");
+	if (!ip_ck && !tcp_ck)
+		return;
+	cr_assert(fl & RTE_MBUF_F_TX_IPV4, "RTE_MBUF_F_TX_IPV4 must go with any checksum offload");
+	cr_assert_eq(m->l2_len, 14);
+	cr_assert_eq(m->l3_len, 20);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	if (ip_ck) {
+		cr_assert_eq(ip->hdr_checksum, 0, "the port computes the IPv4 checksum");
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		tp_nic_ip_done++;
+	}
+	if (tcp_ck) {
+		cr_assert_eq(ip->next_proto_id, IPPROTO_TCP);
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+		cr_assert_leq(14u + 20 + m->l4_len, m->data_len, "TCP header in the first segment");
+		cr_assert_eq(m->l4_len, (th->data_off >> 4) * 4u);
+		cr_assert_eq(th->cksum, rte_ipv4_phdr_cksum(ip, fl),
+			     "the TCP checksum field holds the pseudo-header sum");
+		uint32_t l4len = rte_pktmbuf_pkt_len(m) - 34;
+		uint8_t buf[4096];
+		cr_assert_leq(l4len, sizeof(buf));
+		const uint8_t *l4 = rte_pktmbuf_read(m, 34, l4len, buf);
+		uint16_t sum = rte_raw_cksum(l4, l4len); /* the field's pseudo sum included */
+		th->cksum = (uint16_t)~sum;
+		tp_nic_tcp_done++;
+	}
+	m->ol_flags &= ~(RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK);
+}
+
 /* Drains what the stack wants to transmit into caps (up to max); returns the count. */
 static inline unsigned tp_out(struct cap *caps, unsigned max)
 {
@@ -286,6 +330,7 @@ static inline unsigned tp_out(struct cap *caps, unsigned max)
 	unsigned n = 0, k;
 	while ((k = dp_stack_tx_burst(tp_st, pk, 64)) > 0) {
 		for (unsigned i = 0; i < k; i++) {
+			tp_nic_finish(pk[i]);
 			if (n < max)
 				parse_cap(pk[i], &caps[n]);
 			n++;
