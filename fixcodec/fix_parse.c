@@ -751,7 +751,18 @@ static inline __attribute__((always_inline)) int fast_parse_body(struct fix_msg 
 		dup_tag = 10;
 	f++;
 	m->dup_tag = dup_tag;
-	return finish(m, buf, len, (uint32_t)(f - f0), FIX_OK);
+	m->nfields = (uint32_t)(f - f0);
+	/* What finish checks, less what the fast path already knows: 8, 9 and 35 first, the
+	 * trailer last, no signature (93 is a data length tag: given up on). */
+	uint32_t off10 = (uint32_t)(lim - buf);
+	uint32_t after9 = (uint32_t)(f0[1].val + f0[1].len + 1 - buf);
+	if (h->body_length != off10 - after9) {
+		m->err_tag = 9;
+		return FIX_E_BAD_BODY_LENGTH;
+	}
+	h->trailer_off = off10;
+	h->body_sum = fix_sum_inline(buf + h->body_off, off10 - h->body_off);
+	return FIX_OK;
 }
 
 static inline __attribute__((always_inline)) int fast_parse(struct fix_msg *m, const char *buf,
