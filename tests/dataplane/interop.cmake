@@ -5,7 +5,7 @@
 if(TARGET fixmux-dp-echo)
   set(FIXMUX_INTEROP_CASES
       server_clients server_large server_reset client_active client_passive
-      faults_server faults_client tshark hostile af_packet memif)
+      faults_server faults_client faults_bursts tshark hostile af_packet memif)
   foreach(case ${FIXMUX_INTEROP_CASES})
     add_test(NAME interop/${case}
              COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/interop/run_case.sh ${case}
@@ -13,5 +13,4 @@ if(TARGET fixmux-dp-echo)
     set_tests_properties(interop/${case} PROPERTIES
         RUN_SERIAL TRUE LABELS interop TIMEOUT 180 SKIP_RETURN_CODE 77)
   endforeach()
-  # faults_bursts (run_case.sh) is left out: 2 runs in about 40 failed (docs/tcp.md).
 endif()

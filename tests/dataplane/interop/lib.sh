@@ -79,12 +79,14 @@ echo_start() {
 		--file-prefix="fixmux_interop_$$" --vdev="$vdev" -- --dev "$dev" \
 		--ip "$STACK_IP/24" --ready "$WORK/ready" --stats "$STATS" "$@" >"$WORK/echo.log" 2>&1 &
 	ECHO_PID=$!
-	for _ in $(seq 200); do
+	# 30 s: EAL start-up (256 MB of 4 KiB pages touched) took more than 10 s once while
+	# the shared box was compiling.
+	for _ in $(seq 600); do
 		[ -s "$WORK/ready" ] && break
 		kill -0 "$ECHO_PID" 2>/dev/null || fail "echo program died at start-up"
 		sleep 0.05
 	done
-	[ -s "$WORK/ready" ] || fail "echo program not ready after 10 s"
+	[ -s "$WORK/ready" ] || fail "echo program not ready after 30 s"
 	STACK_MAC=$(cat "$WORK/ready")
 	[ "$PORT_KIND" = tap ] || return 0
 	# net_tap gives the kernel interface the PMD's own MAC; two ends with one address
