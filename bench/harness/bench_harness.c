@@ -9,6 +9,7 @@
  * collects the per-second rows.
  */
 #define _GNU_SOURCE
+#include "bench_dpnet.h"
 #include "bench_harness.h"
 #include "bench_hist.h"
 #include "bench_util.h"
@@ -24,7 +25,7 @@
 struct bench_cfg bench_cfg = {
 	.scenario = SCN_ORDERS, .users = 10, .rate = 1000, .duration_s = 10, .warmup_s = 1,
 	.drain_s = 5, .prefix = "u", .progress = true, .threads = 1, .md_subs = 1,
-	.md_symbols = 4,
+	.md_symbols = 4, .dp_dev = "net_memif0", .dp_ip = "198.18.0.1/24", .dp_idle = "spin",
 };
 volatile int bench_stop;
 
@@ -144,6 +145,10 @@ static void run_phase(const struct phase *ph, struct result *r)
 	struct worker *w[MAX_THREADS] = { 0 };
 	pthread_t th[MAX_THREADS];
 	uint32_t nt = bench_cfg.threads < ph->users ? bench_cfg.threads : ph->users;
+	/* The user-space stack belongs to one thread. */
+	bool userspace = bench_dp_active() && strcmp(ph->name, "fixmux") == 0;
+	if (userspace)
+		nt = 1;
 	const uint64_t tps = (uint64_t)(bench_ticks_per_ns() * 1e9);
 
 	memset(&pr, 0, sizeof(pr));
@@ -153,6 +158,7 @@ static void run_phase(const struct phase *ph, struct result *r)
 	/* The same subscriptions in every phase, spread over that phase's users. */
 	pr.subs_total = (bench_cfg.scenario & SCN_MD) ? bench_cfg.users * bench_cfg.md_subs : 0;
 	r->phase = ph->name;
+	r->userspace = userspace;
 	r->users = ph->users;
 	r->threads = nt;
 	r->subs = pr.subs_total;
@@ -263,6 +269,11 @@ static void usage(int rc)
 		"  --cores LIST           pin thread i to CPU LIST[i mod len] (e.g. 2,3)\n"
 		"  --latency-cmd CMD      shell command printing fixmux's `fixmuxctl --json latency`:\n"
 		"                         run before and after the fixmux phase, reported beside it\n"
+		"  --dpdk 'EAL ARGS'      fixmux-bench-dp: the fixmux phase's users on fixmux's own\n"
+		"                         TCP/IP stack (one thread), over the DPDK port --dp-dev\n"
+		"  --dp-dev DEV           its port (default net_memif0)\n"
+		"  --dp-ip A.B.C.D/N      its address (default 198.18.0.1/24)\n"
+		"  --dp-idle SPEC         its idle strategy: spin (default), backoff[:MAX_US], sleep\n"
 		"  --out-dir D            write PHASE.hgrm, PHASE.csv, PHASE-timeline.csv (PHASE-md.*)\n"
 		"  --spin                 never sleep in epoll_wait\n"
 		"  --no-progress          no progress line each second on stderr\n"
@@ -327,7 +338,8 @@ int main(int argc, char **argv)
 	enum { OPT_FIXMUX = 256, OPT_FTARGET, OPT_DIRECT, OPT_DTARGET, OPT_USERS, OPT_PREFIX, OPT_PW,
 	       OPT_RATE, OPT_DUR, OPT_WARM, OPT_DRAIN, OPT_OUT, OPT_SPIN, OPT_NOPROG, OPT_JSON,
 	       OPT_SELF, OPT_DUSERS, OPT_QF, OPT_QTARGET, OPT_SCN, OPT_THREADS, OPT_CORES,
-	       OPT_LATCMD, OPT_MDSUBS, OPT_MDSYMS, OPT_MDRATE };
+	       OPT_LATCMD, OPT_MDSUBS, OPT_MDSYMS, OPT_MDRATE, OPT_DPDK, OPT_DPDEV, OPT_DPIP,
+	       OPT_DPIDLE };
 	static const struct option lo[] = {
 		{ "fixmux", 1, 0, OPT_FIXMUX }, { "fixmux-target", 1, 0, OPT_FTARGET },
 		{ "qf-relay", 1, 0, OPT_QF }, { "qf-relay-target", 1, 0, OPT_QTARGET },
@@ -341,7 +353,9 @@ int main(int argc, char **argv)
 		{ "scenario", 1, 0, OPT_SCN }, { "threads", 1, 0, OPT_THREADS },
 		{ "cores", 1, 0, OPT_CORES }, { "latency-cmd", 1, 0, OPT_LATCMD },
 		{ "md-subs", 1, 0, OPT_MDSUBS }, { "md-symbols", 1, 0, OPT_MDSYMS },
-		{ "md-rate", 1, 0, OPT_MDRATE },
+		{ "md-rate", 1, 0, OPT_MDRATE }, { "dpdk", 1, 0, OPT_DPDK },
+		{ "dp-dev", 1, 0, OPT_DPDEV }, { "dp-ip", 1, 0, OPT_DPIP },
+		{ "dp-idle", 1, 0, OPT_DPIDLE },
 		{ "selftest", 0, 0, OPT_SELF }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *fixmux = NULL, *direct = NULL, *ftarget = "SIM.Orders", *dtarget = "SIMVENUE";
 	const char *qfrelay = NULL, *qtarget = "QFRELAY";
@@ -397,6 +411,10 @@ int main(int argc, char **argv)
 		case OPT_MDSUBS: bench_cfg.md_subs = (uint32_t)num("md-subs", optarg, 1, MAX_USER_SUBS); break;
 		case OPT_MDSYMS: bench_cfg.md_symbols = (uint32_t)num("md-symbols", optarg, 1, 999); break;
 		case OPT_MDRATE: bench_cfg.md_rate = num("md-rate", optarg, 1, 1000000); break;
+		case OPT_DPDK: bench_cfg.dpdk = optarg; break;
+		case OPT_DPDEV: bench_cfg.dp_dev = optarg; break;
+		case OPT_DPIP: bench_cfg.dp_ip = optarg; break;
+		case OPT_DPIDLE: bench_cfg.dp_idle = optarg; break;
 		case OPT_SELF: return bench_selftest();
 		case 'h': usage(0); break;
 		default: usage(2);
@@ -419,6 +437,17 @@ int main(int argc, char **argv)
 		set_phase("direct", direct, dtarget, 'D',
 			  direct_users ? direct_users : (bench_cfg.users < 64 ? bench_cfg.users : 64));
 
+	if (bench_cfg.dpdk != NULL) {
+		char err[256];
+		if (fixmux == NULL ||
+		    bench_dp_init(bench_cfg.dpdk, bench_cfg.dp_dev, bench_cfg.dp_ip, bench_cfg.dp_idle,
+				  err, sizeof(err)) != 0) {
+			fprintf(stderr, "fixmux-bench: --dpdk: %s\n",
+				fixmux == NULL ? "the user-space stack carries the fixmux phase: give "
+						 "--fixmux" : err);
+			exit(2);
+		}
+	}
 	/* The default 50 us timer slack would make every timed sleep 50 us late. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);

@@ -70,6 +70,7 @@ struct internal_lat {
 
 struct result {
 	const char *phase;
+	bool userspace;             /* the users on fixmux's stack (fixmux-bench-dp) */
 	uint32_t users, threads, subs;
 	uint64_t sent, answered, rejected, unanswered, other_rejects, fills;
 	uint64_t md_snapshots, md_updates, md_rejects, md_unstamped;
@@ -103,6 +104,9 @@ struct bench_cfg {
 	uint32_t md_symbols;        /* distinct symbols they are spread over */
 	double md_rate;             /* the simulator's --md-rate, for the report only */
 	const char *latency_cmd;    /* prints fixmux's `fixmuxctl --json latency` */
+	const char *dpdk;           /* fixmux-bench-dp: EAL arguments; the fixmux phase's users
+				     * then run on fixmux's own TCP/IP stack over dp_dev */
+	const char *dp_dev, *dp_ip, *dp_idle;
 	struct phase phases[MAX_PHASES];
 	int nphases;
 };

@@ -119,11 +119,11 @@ static void row_orders(const struct result *r)
 
 	if (bench_cfg.json) {
 		printf("{\"bench\":\"fixmux-bench\",\"scenario\":\"orders\",\"phase\":\"%s\","
-		       "\"users\":%u,\"rate\":%.0f,\"duration_s\":%.1f,\"ok\":%s,"
+		       "\"transport\":\"%s\",\"users\":%u,\"rate\":%.0f,\"duration_s\":%.1f,\"ok\":%s,"
 		       "\"sent\":%llu,\"answered\":%llu,\"recorded\":%llu,\"unanswered\":%llu,"
 		       "\"rejected\":%llu",
-		       r->phase, r->users, bench_cfg.rate, bench_cfg.duration_s,
-		       r->ok ? "true" : "false", (unsigned long long)r->sent,
+		       r->phase, r->userspace ? "userspace" : "kernel", r->users, bench_cfg.rate,
+		       bench_cfg.duration_s, r->ok ? "true" : "false", (unsigned long long)r->sent,
 		       (unsigned long long)r->answered, (unsigned long long)h->total,
 		       (unsigned long long)r->unanswered, (unsigned long long)r->rejected);
 		json_latency(h);
@@ -133,8 +133,8 @@ static void row_orders(const struct result *r)
 		json_error(r);
 		return;
 	}
-	printf("%-8s %5u %9llu %9llu", r->phase, r->users, (unsigned long long)r->sent,
-	       (unsigned long long)r->answered);
+	printf("%-8s %5u %9llu %9llu", r->userspace ? "fixmux*" : r->phase, r->users,
+	       (unsigned long long)r->sent, (unsigned long long)r->answered);
 	for (size_t p = 0; p < NPCT; p++)
 		printf(" %9.1f", bench_hist_percentile(h, pcts[p]) / 1e3);
 	printf(" %9.1f %9.1f %10.1f%s%s\n", (double)h->max / 1e3, bench_hist_mean(h) / 1e3,
@@ -148,10 +148,11 @@ static void row_md(const struct result *r)
 
 	if (bench_cfg.json) {
 		printf("{\"bench\":\"fixmux-bench\",\"scenario\":\"md\",\"phase\":\"%s\","
-		       "\"users\":%u,\"subs\":%u,\"symbols\":%u,\"md_rate\":%.0f,"
+		       "\"transport\":\"%s\",\"users\":%u,\"subs\":%u,\"symbols\":%u,\"md_rate\":%.0f,"
 		       "\"duration_s\":%.1f,\"ok\":%s,\"snapshots\":%llu,\"updates\":%llu,"
 		       "\"recorded\":%llu,\"md_rejects\":%llu,\"unstamped\":%llu",
-		       r->phase, r->users, r->subs, bench_cfg.md_symbols, bench_cfg.md_rate,
+		       r->phase, r->userspace ? "userspace" : "kernel", r->users, r->subs,
+		       bench_cfg.md_symbols, bench_cfg.md_rate,
 		       bench_cfg.duration_s, r->ok ? "true" : "false",
 		       (unsigned long long)r->md_snapshots, (unsigned long long)r->md_updates,
 		       (unsigned long long)h->total, (unsigned long long)r->md_rejects,
@@ -161,8 +162,8 @@ static void row_md(const struct result *r)
 		json_error(r);
 		return;
 	}
-	printf("%-8s %5u %9llu %9llu", r->phase, r->users, (unsigned long long)r->md_updates,
-	       (unsigned long long)h->total);
+	printf("%-8s %5u %9llu %9llu", r->userspace ? "fixmux*" : r->phase, r->users,
+	       (unsigned long long)r->md_updates, (unsigned long long)h->total);
 	for (size_t p = 0; p < NPCT; p++)
 		printf(" %9.1f", bench_hist_percentile(h, pcts[p]) / 1e3);
 	printf(" %9.1f %9.1f%s%s\n", (double)h->max / 1e3, bench_hist_mean(h) / 1e3,
@@ -272,6 +273,10 @@ void bench_report(const struct result *res, int nres)
 		for (size_t k = 0; k < 3; k++)
 			print_ratio(res, pairs[k][0], pairs[k][1], s);
 	}
+	for (int i = 0; i < nres; i++)
+		if (res[i].userspace && !bench_cfg.json)
+			printf("fixmux*: the users on fixmux's own TCP/IP stack over %s (user space, "
+			       "no kernel on the users' side)\n", bench_cfg.dp_dev);
 	for (int i = 0; i < nres; i++)
 		row_internal(&res[i]);
 	fflush(stdout);

@@ -10,11 +10,15 @@
  * the nanosecond, and its latency runs from that stamp to the increment's arrival here (both
  * CLOCK_REALTIME on one machine), open loop at the venue's rate.
  *
+ * The users' connections are kernel sockets (epoll), or in fixmux-bench-dp (--dpdk) for the
+ * fixmux phase connections of fixmux's own TCP/IP stack (bench_dpnet.c, one thread).
+ *
  * Every thread keeps its own histograms (a whole-run one per stream and one per second),
  * merged at the end by the driver; a second's histograms are merged under a mutex once a
  * second, never per message.
  */
 #define _GNU_SOURCE
+#include "bench_dpnet.h"
 #include "bench_harness.h"
 #include "bench_hist.h"
 #include "bench_util.h"
@@ -41,11 +45,13 @@
 #define RING_BITS 20                  /* orders in flight tracked per thread: 1 M */
 #define RING_MASK ((1u << RING_BITS) - 1)
 #define DAY_NS (86400ll * 1000000000ll)
+#define DP_FD (1 << 30)               /* u->fd of a user on the user-space stack */
 
 enum ustate { U_CLOSED = 0, U_LOGON_SENT, U_ACTIVE, U_LOGOUT_SENT };
 
 struct user {
-	int fd;
+	int fd;               /* kernel socket, DP_FD on the user-space stack, -1 closed */
+	uint32_t h;           /* the user-space stack's connection handle */
 	enum ustate st;
 	uint32_t idx;         /* in the phase: user idx+1 is named PREFIX<idx+1> */
 	char name[32];
@@ -67,6 +73,7 @@ struct worker {
 	uint32_t id;
 	struct user *u;       /* this thread's users */
 	uint32_t nu;
+	bool dp;              /* the users are on the user-space stack (bench_dpnet.c) */
 	int ep;
 	uint64_t *ring;       /* intended send tick of order j at j & RING_MASK, 0 = answered */
 	struct fix_time_cache tcache;
@@ -126,7 +133,9 @@ static void arm(struct worker *w, struct user *u, bool out)
 	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0),
 				  .data.u32 = (uint32_t)(u - w->u) };
 
-	if (u->want_out != out && epoll_ctl(w->ep, EPOLL_CTL_MOD, u->fd, &ev) == 0)
+	if (w->dp)
+		u->want_out = out; /* the stack says when a connection can take more */
+	else if (u->want_out != out && epoll_ctl(w->ep, EPOLL_CTL_MOD, u->fd, &ev) == 0)
 		u->want_out = out;
 }
 
@@ -134,6 +143,15 @@ static void arm(struct worker *w, struct user *u, bool out)
 static int flush(struct worker *w, struct user *u)
 {
 	while (u->tx_off < u->tx_len) {
+		if (w->dp) {
+			long n = bench_dp_write(u->h, u->tx + u->tx_off, u->tx_len - u->tx_off);
+			if (n < 0)
+				return -1;
+			if (n == 0)
+				break;
+			u->tx_off += (uint32_t)n;
+			continue;
+		}
 		ssize_t n = write(u->fd, u->tx + u->tx_off, u->tx_len - u->tx_off);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -399,14 +417,25 @@ static void on_message(struct worker *w, struct user *u, const struct fix_msg *m
 	}
 }
 
+static void release(struct worker *w, struct user *u)
+{
+	if (u->fd < 0)
+		return;
+	if (w->dp) {
+		bench_dp_close(u->h);
+	} else {
+		epoll_ctl(w->ep, EPOLL_CTL_DEL, u->fd, NULL);
+		close(u->fd);
+	}
+	u->fd = -1;
+}
+
 static void close_user(struct worker *w, struct user *u)
 {
 	if (u->st == U_ACTIVE)
 		w->active--;
 	u->st = U_CLOSED;
-	epoll_ctl(w->ep, EPOLL_CTL_DEL, u->fd, NULL);
-	close(u->fd);
-	u->fd = -1;
+	release(w, u);
 	w->closed++;
 }
 
@@ -423,7 +452,16 @@ static void on_readable(struct worker *w, struct user *u, uint64_t now, int64_t 
 			u->rx_len = 0;
 			fix_framer_reset(&u->fr);
 		}
-		ssize_t n = read(u->fd, u->rx + u->rx_len, RX_CAP - u->rx_len);
+		ssize_t n;
+		if (w->dp) {
+			long r = bench_dp_read(u->h, u->rx + u->rx_len, RX_CAP - u->rx_len);
+			if (r == BENCH_DP_EAGAIN)
+				break;
+			n = r;
+			errno = 0; /* a failure is not an EINTR of an earlier call */
+		} else {
+			n = read(u->fd, u->rx + u->rx_len, RX_CAP - u->rx_len);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -463,8 +501,32 @@ static void on_readable(struct worker *w, struct user *u, uint64_t now, int64_t 
 }
 
 /* One pass over the ready sockets, waiting at most timeout_ns (0 polls). */
+static void poll_once_dp(struct worker *w, uint64_t timeout_ns)
+{
+	struct bench_dp_ready r[64];
+	int n = bench_dp_poll(r, 64, timeout_ns);
+	uint64_t now = bench_ticks();
+	int64_t now_rt = (bench_cfg.scenario & SCN_MD) ? realtime_ns() : 0;
+
+	for (int i = 0; i < n; i++) {
+		if (r[i].user >= w->nu)
+			continue;
+		struct user *u = &w->u[r[i].user];
+		if (u->fd < 0)
+			continue;
+		if ((r[i].flags & BENCH_DP_WRITABLE) && u->tx_len > 0 && flush(w, u) != 0)
+			fail_run(w, "%s: write failed%.*s", u->name, "", 0);
+		if (r[i].flags & BENCH_DP_READABLE)
+			on_readable(w, u, now, now_rt);
+	}
+}
+
 static void poll_once(struct worker *w, uint64_t timeout_ns)
 {
+	if (w->dp) {
+		poll_once_dp(w, timeout_ns);
+		return;
+	}
 	struct epoll_event evs[64];
 	struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u),
 			       .tv_nsec = (long)(timeout_ns % 1000000000u) };
@@ -487,8 +549,16 @@ static void poll_once(struct worker *w, uint64_t timeout_ns)
  * The thread
  * ---------------------------------------------------------------------------------------- */
 
-static int connect_user(const struct phase *ph, struct user *u)
+static int connect_user(struct worker *w, const struct phase *ph, struct user *u)
 {
+	if (w->dp) {
+		long h = bench_dp_connect(ph->host, ph->port, (uint32_t)(u - w->u));
+		if (h < 0)
+			return -1;
+		u->h = (uint32_t)h;
+		u->fd = DP_FD;
+		return 0;
+	}
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(ph->port) };
 	int one = 1;
 
@@ -517,6 +587,8 @@ struct worker *bench_worker_new(struct phase_run *pr, uint32_t id)
 	w->pr = pr;
 	w->id = id;
 	w->ep = -1;
+	/* fixmux-bench-dp: the fixmux phase's users on the user-space stack (one thread). */
+	w->dp = bench_dp_active() && strcmp(pr->ph->name, "fixmux") == 0;
 	w->tpn = bench_ticks_per_ns();
 	for (uint32_t i = id; i < users; i += pr->nthreads)
 		w->nu++;
@@ -556,8 +628,7 @@ void bench_worker_free(struct worker *w)
 	if (w == NULL)
 		return;
 	for (uint32_t k = 0; w->u != NULL && k < w->nu; k++)
-		if (w->u[k].fd >= 0)
-			close(w->u[k].fd);
+		release(w, &w->u[k]);
 	if (w->ep >= 0)
 		close(w->ep);
 	bench_hist_free(&w->lag);
@@ -586,10 +657,11 @@ static bool log_on(struct worker *w, uint64_t tps)
 {
 	const struct phase *ph = w->pr->ph;
 
-	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (!w->dp)
+		w->ep = epoll_create1(EPOLL_CLOEXEC);
 	for (uint32_t k = 0; k < w->nu; k++) {
 		struct user *u = &w->u[k];
-		if (connect_user(ph, u) != 0) {
+		if (connect_user(w, ph, u) != 0) {
 			char e[160];
 			snprintf(e, sizeof(e), "cannot connect to %s:%u: %s", ph->host, ph->port,
 				 strerror(errno));
@@ -597,7 +669,8 @@ static bool log_on(struct worker *w, uint64_t tps)
 			return false;
 		}
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = k };
-		epoll_ctl(w->ep, EPOLL_CTL_ADD, u->fd, &ev);
+		if (!w->dp)
+			epoll_ctl(w->ep, EPOLL_CTL_ADD, u->fd, &ev);
 		u->st = U_LOGON_SENT;
 		if (send_logon(w, u) != 0) {
 			fail_run(w, "%s: cannot send the Logon%.*s", u->name, "", 0);
@@ -773,10 +846,7 @@ logout:
 	}
 	w->failed = was_failed;
 	for (uint32_t k = 0; k < w->nu; k++)
-		if (w->u[k].fd >= 0) {
-			close(w->u[k].fd);
-			w->u[k].fd = -1;
-		}
+		release(w, &w->u[k]);
 	return NULL;
 }
 

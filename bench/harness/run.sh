@@ -4,7 +4,8 @@
 #   bash bench/harness/run.sh [--bin-dir BUILD] [--scenario orders|md|mix] [--users N]
 #        [--rate R] [--md-rate R] [--md-subs S] [--md-symbols K] [--threads T] [--duration S]
 #        [--warmup S] [--idle backoff|spin|sleep] [--out DIR] [--plots] [--no-direct]
-#        [--qf-relay] [--json] [--smoke] [--steps "U:R ..."] [--search] [-- extra fixmux-bench options]
+#        [--qf-relay] [--userspace] [--json] [--smoke] [--steps "U:R ..."] [--search]
+#        [-- extra fixmux-bench options]
 #
 # As root: creates the network namespace fmx-bench-<pid> (removed on any exit), starts fixmux
 # on two net_tap ports and the venue simulator behind it, then runs fixmux-bench inside the
@@ -34,6 +35,13 @@
 # market data), fixmux's and the simulator's statistics, and with --plots
 # latency-by-percentile.png and latency-over-time.png (md-latency-by-percentile.png).
 #
+# --userspace: the fixmux phase's users run on fixmux's own TCP/IP stack in the harness
+# (fixmux-bench-dp, one thread, DPDK --no-huge), connected to fixmux's client port through
+# net_memif (fixmux: net_memif0 role=server, socket OUT/memif.sock) instead of a TAP: no kernel
+# on the users' side of fixmux (the venue side stays net_tap + the kernel simulator). The
+# harness's stack spins (--dp-idle, after --, to change). The other phases stay on kernel
+# sockets.
+#
 # --qf-relay: a third phase through fixmux-qf-relay (QuickFIX C++: an acceptor for the users on
 # 198.18.0.1:9881 and an initiator to the simulator as QFRELAY), between fixmux and direct. It
 # runs on the kernel's TCP inside the namespace (loopback, no TAP), like the direct baseline.
@@ -58,7 +66,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BIN=$ROOT/build
 USERS=10 RATE=1000 DURATION=10 WARMUP=1 IDLE=backoff OUT=/tmp/fixmux-bench
 SCENARIO=orders MD_RATE=100 MD_SUBS=1 MD_SYMBOLS=4 THREADS=1
-PLOTS= DIRECT=1 JSON= SMOKE= STEPS= SEARCH= QF=
+PLOTS= DIRECT=1 JSON= SMOKE= STEPS= SEARCH= QF= USERSPACE=
 EXTRA=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -78,16 +86,18 @@ while [ $# -gt 0 ]; do
 	--no-direct) DIRECT=; shift ;;
 	--json) JSON=1; shift ;;
 	--qf-relay) QF=1; shift ;;
+	--userspace) USERSPACE=1; shift ;;
 	--smoke) SMOKE=1; shift ;;
 	--steps) STEPS=$2; shift 2 ;;
 	--search) SEARCH=1; STEPS="10:500 10:1000 10:2000 10:5000 10:10000 10:20000"; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h|--help) sed -n '2,56p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,64p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
 if [ -n "$SMOKE" ]; then
 	USERS=4 RATE=200 DURATION=3 WARMUP=0.5 THREADS=2 MD_RATE=100 MD_SUBS=1 MD_SYMBOLS=2
+	# the user-space stack belongs to one thread
 	OUT=$(mktemp -d /tmp/fixmux-bench-smoke.XXXXXX)
 	# The QuickFIX relay is checked too when it was built (it needs libquickfix-dev); it
 	# forwards orders only.
@@ -98,6 +108,8 @@ VSIM=$BIN/control/fixmux-venue-sim
 PASSWD=$BIN/control/fixmux-passwd
 CTL=$BIN/control/fixmuxctl
 BENCH=$BIN/bench/harness/fixmux-bench
+CLIENT_DEV=net_tap0
+[ -n "$USERSPACE" ] && BENCH=$BIN/bench/harness/fixmux-bench-dp CLIENT_DEV=net_memif0
 QFRELAY=$BIN/bench/harness/fixmux-qf-relay
 QFDICT=${FIXMUX_QUICKFIX_REF:-/work/shared/reference/quickfix}/spec/FIX44.xml
 NS=fmx-bench-$$
@@ -112,6 +124,8 @@ cleanup() {
 	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
 	[ -n "$QF_PID" ] && kill -KILL "$QF_PID" 2>/dev/null && wait "$QF_PID" 2>/dev/null
 	ns_destroy
+	# DPDK's runtime directories of this run (fixmux's, and the harness's with --userspace).
+	rm -rf "/var/run/dpdk/fmx_bench_$$" "/var/run/dpdk/fmx_bench_h_$$"
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		echo "--- fixmux stderr"; tail -n 20 "$OUT/fixmux.err" 2>/dev/null
 		echo "--- venue simulator"; tail -n 20 "$OUT/vsim.log" 2>/dev/null
@@ -151,7 +165,7 @@ HASH=$("$PASSWD" <"$OUT/pw")
 {
 	cat <<-EOF
 	[appliance]
-	client_port = net_tap0
+	client_port = $CLIENT_DEV
 	venue_port = net_tap1
 	client_address = 198.18.0.2/24
 	venue_address = 198.18.1.2/24
@@ -191,14 +205,24 @@ else
 fi
 # With telemetry (no --no-telemetry): the harness reads fixmux's internal latency through it.
 PREFIX=fmx_bench_$$
+if [ -n "$USERSPACE" ]; then
+	CLIENT_VDEV=--vdev=net_memif0,role=server,socket=$OUT/memif.sock
+else
+	CLIENT_VDEV=--vdev=net_tap0,iface=fmxbc0
+fi
 echo "run.sh: fixmux on lcore 0, idle=$IDLE, $MEMNAME; $USERS users configured"
 ip netns exec "$NS" "$FIXMUX" "${MEM[@]}" --no-pci -l 0 \
-	--file-prefix="$PREFIX" --vdev=net_tap0,iface=fmxbc0 --vdev=net_tap1,iface=fmxbv0 -- \
+	--file-prefix="$PREFIX" "$CLIENT_VDEV" --vdev=net_tap1,iface=fmxbv0 -- \
 	--config "$OUT/fixmux.ini" --stats-file "$OUT/fixmux-stats.json" \
 	>"$OUT/fixmux.out" 2>"$OUT/fixmux.err" &
 FMX_PID=$!
 wait_listening "$FMX_PID" "$OUT/fixmux.out" || fail "fixmux did not start within 10 s"
-configure_tap fmxbc0 02:00:c6:12:00:01 198.18.0.1/24
+if [ -n "$USERSPACE" ]; then
+	# The QuickFIX relay's address, which the client TAP would otherwise carry.
+	ip -n "$NS" addr add 198.18.0.1/32 dev lo
+else
+	configure_tap fmxbc0 02:00:c6:12:00:01 198.18.0.1/24
+fi
 configure_tap fmxbv0 02:00:c6:12:01:01 198.18.1.1/24
 
 ip netns exec "$NS" "$VSIM" --listen 198.18.1.1:9880 --mode exchange --store "$OUT/vsim" \
@@ -261,6 +285,10 @@ ARGS=(--fixmux 198.18.0.2:9878 --users "$USERS" --password-file "$OUT/pw" --rate
 	--duration "$DURATION" --warmup "$WARMUP" --out-dir "$OUT" --scenario "$SCENARIO"
 	--threads "$THREADS" --md-rate "$MD_RATE" --md-subs "$MD_SUBS" --md-symbols "$MD_SYMBOLS")
 [ -x "$CTL" ] && ARGS+=(--latency-cmd "'$CTL' --file-prefix $PREFIX --json latency")
+# The harness's own EAL: 4 KiB pages, its own prefix, the memif client; its lcore may run on
+# either CPU (fixmux has lcore 0 pinned to CPU 0).
+[ -n "$USERSPACE" ] && ARGS+=(--dpdk "--no-huge -m 256 --no-pci -l 1 --file-prefix fmx_bench_h_$$ --vdev=net_memif0,role=client,socket=$OUT/memif.sock --log-level=*:warning"
+	--dp-dev net_memif0 --dp-ip 198.18.0.1/24)
 [ -n "$QF" ] && ARGS+=(--qf-relay 198.18.0.1:9881)
 [ -n "$DIRECT" ] && ARGS+=(--direct 198.18.1.1:9880 --direct-users "$DIRECT_USERS")
 [ -n "$JSON" ] && ARGS+=(--json)
@@ -318,7 +346,8 @@ def ordered(r, what):
           "%s: percentiles ordered and positive" % what)
 def threads_add_up(r, keys, what):
     t = r["threads"]
-    check(len(t) == min(threads, r["users"]) and sum(x["users"] for x in t) == r["users"],
+    nt = 1 if r.get("transport") == "userspace" else min(threads, r["users"])
+    check(len(t) == nt and sum(x["users"] for x in t) == r["users"],
           "%s: %d threads carry the %d users" % (what, len(t), r["users"]))
     for k, total in keys:
         check(sum(x[k] for x in t) == r[total], "%s: threads' %s add up to %d" % (what, k, r[total]))
