@@ -63,6 +63,15 @@ static inline uint64_t block_mask(const char *buf, size_t base, size_t len)
 	return soh_mask64(tmp);
 }
 
+/* block_mask with its usual case, a whole block, inline (the fast path's blocks). */
+static inline __attribute__((always_inline)) uint64_t block_mask_fast(const char *buf, size_t base,
+								     size_t len)
+{
+	if (len - base >= 64)
+		return soh_mask64(buf + base);
+	return block_mask(buf, base, len);
+}
+
 /* A field whose tag is not a positive decimal below 2^31, or that has no '='. Works out the
  * error and the best err_tag, and returns the start of the next field. */
 __attribute__((cold)) static const char *bad_field(const char *f, int *code, uint32_t *err_tag)
@@ -602,7 +611,7 @@ static inline __attribute__((always_inline)) bool special_field(
 		while (__builtin_expect(bits == 0, 0)) {                                    \
 			base += 64;                                                         \
 			bb += 64;                                                           \
-			bits = block_mask(buf, base, len);                                  \
+			bits = block_mask_fast(buf, base, len);                             \
 		}                                                                           \
 		const char *e = bb + (unsigned)__builtin_ctzll(bits);                       \
 		bits &= bits - 1;                                                           \
@@ -675,7 +684,7 @@ static inline __attribute__((always_inline)) int fast_parse_body(struct fix_msg 
 	const char *p = buf;
 	const char *bb = buf; /* buf + base */
 	size_t base = 0;
-	uint64_t bits = block_mask(buf, 0, len);
+	uint64_t bits = block_mask_fast(buf, 0, len);
 	const char *e;
 
 	/* 8, 9 and 35 open every message the fast path takes (else the reference parser
@@ -686,7 +695,7 @@ static inline __attribute__((always_inline)) int fast_parse_body(struct fix_msg 
 		while (__builtin_expect(bits == 0, 0)) {                                    \
 			base += 64;                                                         \
 			bb += 64;                                                           \
-			bits = block_mask(buf, base, len);                                  \
+			bits = block_mask_fast(buf, base, len);                             \
 		}                                                                           \
 		e = bb + (unsigned)__builtin_ctzll(bits);                                   \
 		bits &= bits - 1;                                                           \
