@@ -121,10 +121,12 @@ struct dp_stack *dp_stack_create(const struct dp_stack_config *cfg, char *err, s
 	st->listeners = zalloc(cfg, cfg->max_listeners, sizeof(uint32_t));
 	st->ev_list = zalloc(cfg, st->nconns, sizeof(uint32_t));
 	st->burst_list = zalloc(cfg, st->nconns, sizeof(uint32_t));
+	st->ack_list = zalloc(cfg, st->nconns, sizeof(uint32_t));
 	st->txq = zalloc(cfg, cfg->tx_queue_size, sizeof(struct rte_mbuf *));
 	st->txq_mask = cfg->tx_queue_size - 1;
 	st->wheel_slots = zalloc(cfg, DP_TIMER_SLOTS, sizeof(struct dp_timer));
 	if (!st->conns || !st->hash || !st->listeners || !st->ev_list || !st->burst_list ||
+	    !st->ack_list ||
 	    !st->txq || !st->wheel_slots)
 		goto nomem;
 	for (uint32_t i = 0; i <= st->hash_mask; i++)
@@ -216,6 +218,7 @@ void dp_stack_destroy(struct dp_stack *st)
 	rte_free(st->listeners);
 	rte_free(st->ev_list);
 	rte_free(st->burst_list);
+	rte_free(st->ack_list);
 	rte_free(st->txq);
 	rte_free(st->wheel_slots);
 	rte_free(st);
@@ -244,6 +247,8 @@ void dp_tx_enqueue(struct dp_stack *st, struct rte_mbuf *m)
 
 unsigned dp_stack_tx_burst(struct dp_stack *st, struct rte_mbuf **pkts, unsigned n)
 {
+	if (st->ack_len)
+		tcp_ack_flush(st);
 	unsigned k = 0;
 	while (k < n && st->txq_len) {
 		pkts[k++] = st->txq[st->txq_head];

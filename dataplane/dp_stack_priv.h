@@ -121,6 +121,7 @@ struct dp_conn {
 	bool peer_fin;
 	bool ack_pending;   /* an ACK is owed (sent at the end of the burst or by delack) */
 	bool in_burst_list;
+	bool in_ack_list;   /* sits in the stack's ack_list (ack_at_tx_burst) */
 	uint32_t delack_segs;
 	uint64_t last_rx_us;
 	uint32_t ka_probes;
@@ -163,6 +164,8 @@ struct dp_stack {
 	uint32_t ev_len;
 	uint32_t *burst_list;   /* conns touched in the current rx burst */
 	uint32_t burst_len;
+	uint32_t *ack_list;     /* conns owing an ACK at the next tx_burst (ack_at_tx_burst) */
+	uint32_t ack_len;
 	bool in_rx_burst;
 
 	struct rte_mbuf **txq;
@@ -231,6 +234,8 @@ uint16_t dp_l4_cksum(const struct rte_ipv4_hdr *ip, const struct rte_mbuf *m, ui
 void tcp_input(struct dp_stack *st, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 	       uint32_t l4_off);
 void tcp_burst_end(struct dp_stack *st);
+/* Sends the ACKs deferred to dp_stack_tx_burst() that no data segment has carried. */
+void tcp_ack_flush(struct dp_stack *st);
 
 /* tcp_out.c */
 void tcp_output(struct dp_stack *st, struct dp_conn *c);

@@ -32,6 +32,7 @@ static void conn_reset(struct dp_stack *st, struct dp_conn *c)
 	c->idx = keep.idx;
 	c->gen = keep.gen;
 	c->ev_listed = keep.ev_listed;
+	c->in_ack_list = keep.in_ack_list;
 	c->sq = keep.sq;
 	c->sq_cap = keep.sq_cap;
 	c->rq = keep.rq;
@@ -272,6 +273,11 @@ void tcp_burst_end(struct dp_stack *st)
 				if (!dp_timer_armed(&c->t_delack))
 					dp_timer_arm(&st->wheel, &c->t_delack,
 						     st->now_us + st->cfg.delack_us);
+			} else if (st->cfg.ack_at_tx_burst) {
+				if (!c->in_ack_list) {
+					c->in_ack_list = true;
+					st->ack_list[st->ack_len++] = c->idx;
+				}
 			} else {
 				tcp_send_ack(st, c);
 			}
@@ -279,6 +285,18 @@ void tcp_burst_end(struct dp_stack *st)
 		tcp_check_invariants(st, c);
 	}
 	st->burst_len = 0;
+}
+
+void tcp_ack_flush(struct dp_stack *st)
+{
+	for (uint32_t i = 0; i < st->ack_len; i++) {
+		struct dp_conn *c = &st->conns[st->ack_list[i]];
+		c->in_ack_list = false;
+		/* A data segment sent since has carried it (xmit() clears ack_pending). */
+		if (c->kind == CONN_TCP && c->ack_pending && c->state != DP_TCP_CLOSED)
+			tcp_send_ack(st, c);
+	}
+	st->ack_len = 0;
 }
 
 /* ---------------------------------------------------------------- timers */

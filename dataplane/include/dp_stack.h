@@ -137,6 +137,13 @@ struct dp_stack_config {
 	 * byte at a piece boundary: PMDs that sum a chain piece by piece in 16-bit words (net_tap
 	 * in 22.11) get those wrong, so such a segment is summed in software. */
 	uint32_t tx_csum;
+
+	/* false (default): the ACK a received burst owes leaves at the end of dp_stack_rx_burst().
+	 * true: it waits for the next dp_stack_tx_burst(), so that data the application sends in
+	 * between (an echo, a FIX reply) carries it and no separate pure ACK is sent. Still
+	 * immediate in wall time for a caller whose loop is rx_burst, poll, application,
+	 * tx_burst; dp_stack_tx_pending() does not count ACKs still waiting. */
+	bool ack_at_tx_burst;
 };
 
 enum dp_stack_tx_csum {

@@ -90,6 +90,8 @@ static struct dp_stack *make_stack(const struct rte_ether_addr *mac, uint32_t ip
 	c.pool_reserve = 128; /* the application shares the pool: keep some for headers */
 	/* DP_TCP_RING_RTO_MAX_US caps the back-off, e.g. to show that long drop bursts (which
 	 * need one RTO per dropped packet once only retransmissions flow) are recovered from. */
+	/* DP_TCP_RING_ACK_AT_TX=1: ACKs wait for tx_burst (ack_at_tx_burst) */
+	c.ack_at_tx_burst = getenv("DP_TCP_RING_ACK_AT_TX") != NULL;
 	const char *rm = getenv("DP_TCP_RING_RTO_MAX_US");
 	if (rm && strtoul(rm, NULL, 10) >= c.rto_min_us)
 		c.rto_max_us = (uint32_t)strtoul(rm, NULL, 10);

@@ -716,3 +716,53 @@ Test(tcp_data, pure_acks_stay_inside_a_zero_window_even_within_one_scale_unit)
 	dp_tcp_abort(tp_st, c);
 	tp_out(NULL, 0);
 }
+
+/* ack_at_tx_burst: the ACK a received burst owes waits for dp_stack_tx_burst(), so a reply
+ * the application sends in between carries it (one segment instead of a pure ACK and then the
+ * data); with nothing to send, the pure ACK still leaves at that tx_burst. */
+Test(tcp_data, ack_at_tx_burst_lets_the_reply_carry_the_ack)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.ack_at_tx_burst = true;
+	tp_start();
+	dp_conn_t c = tp_establish_passive(NULL);
+	uint8_t d[50];
+	memset(d, 'q', sizeof(d));
+	tp_send(F_ACK | F_PSH, PEER_ISS + 1, 5001, 65535, d, 50);
+	cr_assert_eq(dp_stack_tx_pending(tp_st), 0u, "no pure ACK queued yet");
+	struct rte_mbuf *in[4];
+	cr_assert_eq(dp_tcp_recv(tp_st, c, in, 4), 1);
+	cr_assert_eq(dp_tcp_send(tp_st, c, in[0]), DP_TCP_OK); /* echo it, zero-copy */
+	struct cap s = tp_one();
+	cr_assert_eq(s.len, 50u, "the echo carries the ACK: one segment");
+	cr_assert_eq(s.ack, PEER_ISS + 51);
+	cr_assert_eq(s.data[49], 'q');
+	/* Nothing to reply: the owed ACK leaves at the next tx_burst all the same. */
+	tp_send(F_ACK | F_PSH, PEER_ISS + 51, 5051, 65535, d, 50);
+	struct cap a = tp_one();
+	cr_assert_eq(a.len, 0u);
+	cr_assert_eq(a.ack, PEER_ISS + 101);
+	uint8_t buf[64];
+	cr_assert_eq(tp_read_all(c, buf, sizeof(buf)), 50u);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
+
+Test(tcp_data, by_default_the_ack_leaves_with_the_receive_burst)
+{
+	dp_conn_t c = tp_establish_passive(NULL);
+	uint8_t d[50];
+	memset(d, 'r', sizeof(d));
+	tp_send(F_ACK | F_PSH, PEER_ISS + 1, 5001, 65535, d, 50);
+	cr_assert_eq(dp_stack_tx_pending(tp_st), 1u, "the pure ACK is queued at once");
+	struct rte_mbuf *in[4];
+	cr_assert_eq(dp_tcp_recv(tp_st, c, in, 4), 1);
+	cr_assert_eq(dp_tcp_send(tp_st, c, in[0]), DP_TCP_OK);
+	struct cap s[4];
+	cr_assert_eq(tp_out(s, 4), 2u);
+	cr_assert_eq(s[0].len, 0u);
+	cr_assert_eq(s[0].ack, PEER_ISS + 51);
+	cr_assert_eq(s[1].len, 50u);
+	dp_tcp_abort(tp_st, c);
+	tp_out(NULL, 0);
+}
