@@ -7,6 +7,7 @@
 
 #include "bench_harness.h"
 #include "bench_hist.h"
+#include "bench_md.h"
 
 /* Needed by bench_harness.h's users; the tested files do not touch them. */
 struct bench_cfg bench_cfg;
@@ -153,4 +154,33 @@ Test(bench_internal, the_command_output_or_its_failure)
 	cr_assert(strstr(why, "status 1") != NULL && strstr(why, "no fixmux running") != NULL,
 		  "%s", why);
 	cr_assert(strchr(why, '"') == NULL, "the reason goes into a JSON string: %s", why);
+}
+
+/* The simulator's MDEntryTime: a time of day to the nanosecond. */
+Test(bench_md, time_of_day)
+{
+	cr_assert_eq(bench_time_of_day_ns("13:05:09.000123456", 18), 47109000123456ll);
+	cr_assert_eq(bench_time_of_day_ns("13:05:09", 8), 47109000000000ll);
+	cr_assert_eq(bench_time_of_day_ns("13:05:09.5", 10), 47109500000000ll, "fewer decimals");
+	const char *bad[] = {"13:05", "13-05-09", "1a:05:09", "24:00:00", "13:05:09.",
+			     "13:05:09.1234567890", "13:05:09,5"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(bench_time_of_day_ns(bad[i], strlen(bad[i])), -1, "'%s'", bad[i]);
+}
+
+/* The stamp's date is the one nearest to the arrival: a burst stamped just before midnight and
+ * received just after it is 100 us late, not a day early. */
+Test(bench_md, latency_across_midnight)
+{
+	const int64_t day = BENCH_DAY_NS;
+	const int64_t midnight = 20418ll * day; /* 2025-11-26 00:00 UTC */
+	int64_t stamp;
+	int64_t tod = bench_time_of_day_ns("23:59:59.999950000", 18);
+	cr_assert_eq(bench_md_latency(midnight + 50000, tod, &stamp), 100000);
+	cr_assert_eq(stamp, midnight - 50000);
+	tod = bench_time_of_day_ns("12:00:00.000000000", 18);
+	cr_assert_eq(bench_md_latency(midnight + day / 2 + 2500, tod, &stamp), 2500);
+	cr_assert_eq(stamp, midnight + day / 2);
+	/* Stamped after its arrival (not one clock): negative, the caller records 0. */
+	cr_assert_eq(bench_md_latency(midnight + day / 2 - 10, tod, &stamp), -10);
 }
