@@ -142,6 +142,7 @@ for b in "$FIXMUX" "$VSIM" "$PASSWD" "$BENCH"; do [ -x "$b" ] || fail "not built
 case "$USERS" in ''|*[!0-9]*) fail "--users wants a whole number" ;; esac
 case "$SCENARIO" in orders|md|mix) ;; *) fail "--scenario: orders, md or mix" ;; esac
 [ -n "$QF" ] && [ "$SCENARIO" != orders ] && fail "--qf-relay: the QuickFIX relay forwards orders only"
+[ -n "$USERSPACE" ] && [ -n "$STEPS" ] && fail "--steps/--search run on kernel sockets: not with --userspace"
 [ -n "$SMOKE" ] && [ ! -x "$CTL" ] && fail "not built: $CTL (the smoke test checks fixmux's internal latency)"
 for st in $STEPS; do
 	u=${st%%:*}
