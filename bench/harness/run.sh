@@ -53,7 +53,7 @@
 # p99 stays under 100 us (10 users; 500, 1000, 2000, 5000, 10000, 20000 orders/s; it stops at
 # the first step that misses or fails).
 #
-# --smoke (the ctests bench/harness_smoke, _md, _mix): 4 users on 2 threads, 200 orders/s and/or
+# --smoke (the ctests bench/harness_smoke, _md, _mix, _userspace): 4 users on 2 threads, 200 orders/s and/or
 # 100 increments/s per subscription, 3 s per phase (the QuickFIX relay's phase too for orders
 # when fixmux-qf-relay is built); checks that every order got its ExecutionReport, every
 # subscription its increments, that the per-thread counts add up, that fixmux's internal
@@ -91,7 +91,7 @@ while [ $# -gt 0 ]; do
 	--steps) STEPS=$2; shift 2 ;;
 	--search) SEARCH=1; STEPS="10:500 10:1000 10:2000 10:5000 10:10000 10:20000"; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h|--help) sed -n '2,64p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,61p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
