@@ -128,9 +128,15 @@ write_header_aside(char *w, const struct fix_out_header *h, const char *bs, size
 	write_header(w, h, bs, bsl, mtl, body_length, bl_digits, seq_digits, tc);
 }
 
-static inline bool overlaps(struct fix_str s, const char *lo, const char *hi)
+/* Whether a string of the new header may lie in the bytes the header overwrites,
+ * [start, body). Every string is shorter than FIX_MAX_REWRITE_HEADER (checked before), so
+ * one that overlaps starts in [start - FIX_MAX_REWRITE_HEADER, body): one subtraction and
+ * one unsigned compare per string (on integers: the pointers need not point into one
+ * object). A string that merely starts in the FIX_MAX_REWRITE_HEADER bytes before start
+ * counts too, which only sends the rewrite down the safe path. */
+static inline bool near(const char *p, uintptr_t lo, uintptr_t span)
 {
-	return s.len != 0 && s.p < hi && s.p + s.len > lo;
+	return (uintptr_t)p - lo < span;
 }
 
 int fix_rewrite(const struct fix_msg *m, const struct fix_out_header *h, size_t headroom,
@@ -195,11 +201,11 @@ int fix_rewrite(const struct fix_msg *m, const struct fix_out_header *h, size_t 
 	/* m->buf is the caller's writable buffer (documented); the const is the parser's view. */
 	char *body = (char *)(uintptr_t)m->buf + body_off;
 	char *start = body - hlen;
-	const char *mt_end = h->msg_type + mtl;
-	bool alias = overlaps(h->sender, start, body) || overlaps(h->target, start, body) ||
-		     overlaps(h->on_behalf_of, start, body) ||
-		     overlaps(h->deliver_to, start, body) || overlaps(h->extra, start, body) ||
-		     (h->msg_type < body && mt_end > start);
+	uintptr_t lo = (uintptr_t)start - FIX_MAX_REWRITE_HEADER;
+	uintptr_t span = hlen + FIX_MAX_REWRITE_HEADER;
+	bool alias = near(h->sender.p, lo, span) | near(h->target.p, lo, span) |
+		     near(h->on_behalf_of.p, lo, span) | near(h->deliver_to.p, lo, span) |
+		     near(h->extra.p, lo, span) | near(h->msg_type, lo, span);
 	if (__builtin_expect(!alias, 1)) {
 		write_header(start, h, bs, bsl, mtl, body_length, bl_digits, seq_digits, tc);
 	} else {

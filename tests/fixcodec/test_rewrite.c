@@ -233,6 +233,38 @@ Test(rewrite, strings_may_point_into_the_old_header)
 	guard_free(&pl.g);
 }
 
+Test(rewrite, strings_near_the_new_header_or_in_the_body)
+{
+	/* Strings just before where the new header goes (in the headroom) are taken as
+	 * possibly overlapping and go the safe way; strings inside the body (which is not
+	 * written) go the direct way. Either way the header is right and the strings are
+	 * not clobbered. */
+	struct placed pl;
+	place(&pl, ER, FIX_MAX_REWRITE_HEADER);
+	char *room = pl.msg - FIX_MAX_REWRITE_HEADER;
+	memcpy(room, "FIXMUX", 6);
+	const struct fix_field *acct = fix_find(&pl.m, 55, 0); /* in the body */
+	cr_assert_not_null(acct);
+	struct fix_out_header h = simple_header();
+	h.sender = (struct fix_str){room, 6};
+	h.on_behalf_of = (struct fix_str){acct->val, acct->len};
+	h.ver = FIX_VER_44;
+	char *out;
+	size_t out_len;
+	cr_assert_eq(fix_rewrite(&pl.m, &h, FIX_MAX_REWRITE_HEADER, &out, &out_len), FIX_OK);
+	cr_assert(out > room + 6, "the header did not reach the string before it");
+	cr_assert_eq(memcmp(room, "FIXMUX", 6), 0);
+	struct fix_framer f;
+	fix_framer_init(&f, 4096);
+	cr_assert_eq(fix_frame(&f, out, out_len, NULL), (long)out_len);
+	struct fix_field nf[64];
+	struct fix_msg nm = {.fields = nf, .cap = 64};
+	cr_assert_eq(fix_parse(&nm, out, out_len), FIX_OK);
+	cr_expect(val_is(&nm, 49, "FIXMUX", 6));
+	cr_expect(val_is(&nm, 115, acct->val, acct->len));
+	guard_free(&pl.g);
+}
+
 Test(rewrite, extra_header_fields_and_signature_dropped)
 {
 	struct placed pl;
