@@ -229,6 +229,27 @@ Test(arp_ip, icmp_echo_request_gets_a_reply_in_place)
 	cr_assert_eq(dp_stack_counter(tp_st, DP_CTR_ICMP_ECHO_REPLIES), 1);
 }
 
+Test(arp_ip, icmp_echo_reply_leaves_the_ip_checksum_to_a_port_that_offers_it)
+{
+	dp_stack_destroy(tp_st);
+	tp_cfg.tx_csum = DP_STACK_TX_CSUM_IPV4 | DP_STACK_TX_CSUM_TCP;
+	tp_start();
+	struct rte_mbuf *m = echo_request(0, US_IP, false);
+	dp_stack_rx_burst(tp_st, tp_now, &m, 1);
+	struct rte_mbuf *r = take_one();
+	cr_assert(r->ol_flags & RTE_MBUF_F_TX_IPV4);
+	cr_assert(r->ol_flags & RTE_MBUF_F_TX_IP_CKSUM);
+	cr_assert_eq(r->ol_flags & RTE_MBUF_F_TX_L4_MASK, 0, "ICMP has its own checksum, in software");
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(r, struct rte_ipv4_hdr *, 14);
+	cr_assert_eq(ip->hdr_checksum, 0);
+	tp_nic_finish(r);
+	struct cap c;
+	parse_cap(r, &c); /* both checksums verified */
+	cr_assert(c.is_icmp);
+	cr_assert_eq(c.icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+	rte_pktmbuf_free(r);
+}
+
 Test(arp_ip, bad_ip_checksum_fragments_and_foreign_addresses_are_dropped_and_counted)
 {
 	struct rte_mbuf *m[4] = {
