@@ -44,78 +44,6 @@ static int64_t realtime_ns(void)
 }
 
 /* ------------------------------------------------------------------------------------------
- * Per-second rows merged over the threads
- * ---------------------------------------------------------------------------------------- */
-
-static const char *const stream_names[ST__COUNT] = { "orders", "md" };
-
-static void keep_row(struct phase_run *pr, enum stream s, struct sec_slot *sl)
-{
-	struct stream_res *st = &pr->r->st[s];
-	struct bench_hist *h = &sl->h;
-
-	if (h->total > 0 && st->nrows < MAX_SECONDS) {
-		struct second_row *row = &st->rows[st->nrows++];
-		row->t = sl->t;
-		row->answered = h->total;
-		row->p50 = bench_hist_percentile(h, 50);
-		row->p90 = bench_hist_percentile(h, 90);
-		row->p99 = bench_hist_percentile(h, 99);
-		row->max = h->max;
-	}
-	if (bench_cfg.progress && h->total > 0)
-		fprintf(stderr, "fixmux-bench [%s %s] %3us  %s this second %8llu  p50 %9.1f  "
-			"p99 %9.1f  max %9.1f us\n", pr->ph->name, stream_names[s], sl->t,
-			s == ST_ORDERS ? "answered" : "received", (unsigned long long)h->total,
-			bench_hist_percentile(h, 50) / 1e3, bench_hist_percentile(h, 99) / 1e3,
-			(double)h->max / 1e3);
-	bench_hist_reset(h);
-	sl->contributed = 0;
-	sl->t = 0;
-}
-
-void bench_second_add(struct phase_run *pr, enum stream s, uint32_t t, const struct bench_hist *h)
-{
-	struct sec_slot *sl = &pr->slot[s][t % 4];
-
-	pthread_mutex_lock(&pr->mu);
-	/* A thread more than 3 s behind the others: the old second is given up as it is. */
-	if (sl->contributed > 0 && sl->t != t)
-		keep_row(pr, s, sl);
-	sl->t = t;
-	bench_hist_add(&sl->h, h);
-	if (++sl->contributed == pr->nthreads)
-		keep_row(pr, s, sl);
-	pthread_mutex_unlock(&pr->mu);
-}
-
-static int by_second(const void *a, const void *b)
-{
-	const struct second_row *x = a, *y = b;
-
-	return (x->t > y->t) - (x->t < y->t);
-}
-
-void bench_second_flush(struct phase_run *pr)
-{
-	for (int s = 0; s < ST__COUNT; s++) {
-		for (;;) { /* oldest first */
-			struct sec_slot *first = NULL;
-			for (int i = 0; i < 4; i++) {
-				struct sec_slot *sl = &pr->slot[s][i];
-				if (sl->contributed > 0 && (first == NULL || sl->t < first->t))
-					first = sl;
-			}
-			if (first == NULL)
-				break;
-			keep_row(pr, (enum stream)s, first);
-		}
-		struct stream_res *st = &pr->r->st[s];
-		qsort(st->rows, st->nrows, sizeof(st->rows[0]), by_second);
-	}
-}
-
-/* ------------------------------------------------------------------------------------------
  * One phase
  * ---------------------------------------------------------------------------------------- */
 
@@ -174,8 +102,8 @@ static void run_phase(const struct phase *ph, struct result *r)
 	pthread_barrier_init(&pr.measured, NULL, nt + 1);
 	pthread_barrier_init(&pr.resume, NULL, nt + 1);
 	for (int s = 0; s < ST__COUNT; s++)
-		for (int i = 0; i < 4; i++)
-			if (bench_hist_init(&pr.slot[s][i].h, HIST_HIGHEST) != 0)
+		for (int i = 0; i < 5; i++)
+			if (bench_hist_init(i < 4 ? &pr.slot[s][i].h : &pr.late[s].h, HIST_HIGHEST) != 0)
 				bench_fail("out of memory");
 	for (uint32_t i = 0; i < nt; i++)
 		if ((w[i] = bench_worker_new(&pr, i)) == NULL)
@@ -225,9 +153,11 @@ static void run_phase(const struct phase *ph, struct result *r)
 	}
 	for (uint32_t i = 0; i < nt; i++)
 		bench_worker_free(w[i]);
-	for (int s = 0; s < ST__COUNT; s++)
+	for (int s = 0; s < ST__COUNT; s++) {
 		for (int i = 0; i < 4; i++)
 			bench_hist_free(&pr.slot[s][i].h);
+		bench_hist_free(&pr.late[s].h);
+	}
 	pthread_barrier_destroy(&pr.ready);
 	pthread_barrier_destroy(&pr.go);
 	pthread_barrier_destroy(&pr.measured);

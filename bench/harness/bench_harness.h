@@ -139,6 +139,7 @@ struct phase_run {
 		uint32_t t, contributed;
 		struct bench_hist h;
 	} slot[ST__COUNT][4];
+	struct sec_slot late[ST__COUNT];  /* a second handed in after its slot moved on */
 };
 
 /* Allocates thread id's state (its users, ring, histograms). NULL when out of memory. */

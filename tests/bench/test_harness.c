@@ -2,6 +2,8 @@
  * histogram of everything, and fixmux's latency answer (fixmuxctl --json latency) must be read
  * column by column whatever the order of its directions, or refused with the reason. */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -183,4 +185,104 @@ Test(bench_md, latency_across_midnight)
 	cr_assert_eq(stamp, midnight + day / 2);
 	/* Stamped after its arrival (not one clock): negative, the caller records 0. */
 	cr_assert_eq(bench_md_latency(midnight + day / 2 - 10, tod, &stamp), -10);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Per-second rows merged over the threads (bench_second.c).
+ * ---------------------------------------------------------------------------------------- */
+
+static struct phase ph = { .name = "fixmux" };
+static struct result res;
+static struct phase_run pr;
+
+static void sec_setup(uint32_t nthreads)
+{
+	memset(&pr, 0, sizeof(pr));
+	memset(&res, 0, sizeof(res));
+	pr.ph = &ph;
+	pr.r = &res;
+	pr.nthreads = nthreads;
+	pthread_mutex_init(&pr.mu, NULL);
+	for (int s = 0; s < ST__COUNT; s++) {
+		for (int i = 0; i < 4; i++)
+			cr_assert_eq(bench_hist_init(&pr.slot[s][i].h, HIST_HIGHEST), 0);
+		cr_assert_eq(bench_hist_init(&pr.late[s].h, HIST_HIGHEST), 0);
+		res.st[s].rows = calloc(MAX_SECONDS, sizeof(struct second_row));
+	}
+}
+
+static void sec_teardown(void)
+{
+	for (int s = 0; s < ST__COUNT; s++) {
+		for (int i = 0; i < 4; i++)
+			bench_hist_free(&pr.slot[s][i].h);
+		bench_hist_free(&pr.late[s].h);
+		free(res.st[s].rows);
+	}
+	pthread_mutex_destroy(&pr.mu);
+}
+
+/* One thread's second t: n values of v ns. */
+static void hand_in(uint32_t t, uint64_t v, uint64_t n)
+{
+	static struct bench_hist h;
+	if (h.counts == NULL)
+		cr_assert_eq(bench_hist_init(&h, HIST_HIGHEST), 0);
+	bench_hist_reset(&h);
+	for (uint64_t i = 0; i < n; i++)
+		bench_hist_record(&h, v);
+	bench_second_add(&pr, ST_ORDERS, t, &h);
+}
+
+static uint64_t rows_total(void)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < res.st[ST_ORDERS].nrows; i++)
+		n += res.st[ST_ORDERS].rows[i].answered;
+	return n;
+}
+
+Test(bench_second, a_row_once_every_thread_has_given_its_second)
+{
+	sec_setup(3);
+	hand_in(1, 1000, 10);   /* thread 0 */
+	hand_in(1, 5000, 10);   /* thread 2 */
+	cr_assert_eq(res.st[ST_ORDERS].nrows, 0, "second 1 waits for thread 1");
+	hand_in(2, 1000, 7);    /* thread 0 is on to second 2 */
+	hand_in(1, 3000, 10);   /* thread 1 */
+	cr_assert_eq(res.st[ST_ORDERS].nrows, 1);
+	const struct second_row *r = &res.st[ST_ORDERS].rows[0];
+	cr_assert_eq(r->t, 1);
+	cr_assert_eq(r->answered, 30);
+	cr_assert(r->p50 >= 3000 && r->p50 < 3004, "the merged median: %llu", (unsigned long long)r->p50);
+	cr_assert(r->max == 5000);
+	bench_second_flush(&pr);
+	cr_assert_eq(res.st[ST_ORDERS].nrows, 2, "the last second, partial, at the end");
+	cr_assert_eq(res.st[ST_ORDERS].rows[1].t, 2);
+	cr_assert_eq(rows_total(), 37);
+	sec_teardown();
+}
+
+Test(bench_second, a_thread_4_s_behind_loses_nothing)
+{
+	sec_setup(2);
+	for (uint32_t t = 1; t <= 6; t++)
+		hand_in(t, 1000, 100); /* thread 0 runs ahead */
+	for (uint32_t t = 1; t <= 6; t++)
+		hand_in(t, 2000, 1);   /* thread 1 catches up late */
+	bench_second_flush(&pr);
+	cr_assert_eq(rows_total(), 606, "every value in some row");
+	const struct second_row *rows = res.st[ST_ORDERS].rows;
+	for (uint32_t i = 1; i < res.st[ST_ORDERS].nrows; i++)
+		cr_assert_leq(rows[i - 1].t, rows[i].t, "rows in second order");
+	/* Seconds 3 to 6 were still waiting for thread 1 and got its share; 1 and 2 had to
+	 * make room and got a late row each. */
+	uint32_t merged = 0, late = 0;
+	for (uint32_t i = 0; i < res.st[ST_ORDERS].nrows; i++) {
+		merged += rows[i].answered == 101;
+		late += rows[i].answered == 1;
+	}
+	cr_assert_eq(merged, 4);
+	cr_assert_eq(late, 2);
+	sec_teardown();
 }
