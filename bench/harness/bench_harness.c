@@ -129,6 +129,9 @@ static void run_phase(const struct phase *ph, struct result *r)
 	pthread_barrier_wait(&pr.resume);
 	for (uint32_t i = 0; i < nt; i++)
 		pthread_join(th[i], NULL);
+	/* The user-space stack's last FINs and ACKs (its thread is gone: this one drives it). */
+	if (userspace)
+		bench_dp_drain(200);
 	r->elapsed_s = (double)(bench_ticks() - t0) / (double)tps;
 	bench_second_flush(&pr);
 
