@@ -10,122 +10,212 @@ static inline size_t time_len(enum fix_time_precision p)
 	return d == 0 ? 17 : 18 + d;
 }
 
-static inline char *put_tag(char *w, const char *tag_eq, size_t tl)
+/* The header's checksum is added up from the bytes it is made of while they are copied (the
+ * words that move the caller's strings, the digit pairs, the time cache's second, the tag
+ * constants), not read back from the fresh header: 16-byte loads over bytes just written by
+ * small stores cannot be served by store forwarding and wait for the stores to retire
+ * (measured: about 8 ns of the rewrite's 35). */
+
+/* Byte sum of the 8 bytes of x (PSADBW; a SWAR fold without SSE2). */
+static inline __attribute__((always_inline)) uint32_t sum8(uint64_t x)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_cvtsi64_si128((long long)x);
+	return (uint32_t)_mm_cvtsi128_si32(_mm_sad_epu8(v, _mm_setzero_si128()));
+#else
+	x = (x & 0x00ff00ff00ff00ffull) + ((x >> 8) & 0x00ff00ff00ff00ffull);
+	return (uint32_t)((x * 0x0001000100010001ull) >> 48);
+#endif
+}
+
+/* fix_copy that returns the byte sum of the n bytes, taken from the words it moves; never
+ * touches a byte outside [src, src+n) or [dst, dst+n). */
+static inline __attribute__((always_inline)) uint32_t copy_sum(char *dst, const char *src,
+								size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t a, b;
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+		/* b's low 16 - n bytes are a's; a shift of 64 (n == 8) is done as two. */
+		return sum8(a) + sum8((b >> (8 * (16 - n) / 2)) >> (8 * (16 - n) / 2));
+	}
+	if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, src, 4);
+		memcpy(&b, src + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+		return sum8((uint64_t)a | ((uint64_t)b >> (8 * (8 - n))) << 32);
+	}
+	if (n < 4) {
+		uint32_t sum = 0;
+		for (size_t i = 0; i < n; i++) {
+			dst[i] = src[i];
+			sum += (unsigned char)src[i];
+		}
+		return sum;
+	}
+	memcpy(dst, src, n);
+	return fix_sum_inline(src, n);
+}
+
+/* Byte sums of "tag=" constants, at compile time. */
+#define TAG2(a) ((a) + '=')
+#define TAG3(a, b) ((a) + (b) + '=')
+#define TAG4(a, b, c) ((a) + (b) + (c) + '=')
+
+static inline __attribute__((always_inline)) char *put_tag(char *w, const char *tag_eq, size_t tl)
 {
 	memcpy(w, tag_eq, tl); /* tl is a constant at every call: one or two moves */
 	return w + tl;
 }
 
-static inline char *put_field(char *w, const char *tag_eq, size_t tl, const char *v, size_t vl)
+static inline __attribute__((always_inline)) char *
+put_field(char *w, uint32_t *sum, const char *tag_eq, size_t tl, uint32_t tag_sum, const char *v,
+	  size_t vl)
 {
 	w = put_tag(w, tag_eq, tl);
-	fix_copy(w, v, vl);
+	*sum += tag_sum + copy_sum(w, v, vl) + FIX_SOH;
 	w[vl] = FIX_SOH;
 	return w + vl + 1;
 }
 
+/* Two digits of r (0..99) at out; returns their byte sum, from the word that moves them. */
+static inline __attribute__((always_inline)) uint32_t put_pair(char *out, unsigned r)
+{
+	uint16_t d;
+	memcpy(&d, fix_digit_pairs + 2 * r, 2);
+	memcpy(out, &d, 2);
+	return (d & 0xffu) + (d >> 8);
+}
+
 /* SendingTime at millisecond precision within the cached second (nearly every forwarded
  * message) without the call and the checks of fix_format_utc, which handles the rest. */
-static inline size_t put_utc(struct fix_time_cache *tc, int64_t ns, enum fix_time_precision p,
-			     char *out)
+static inline __attribute__((always_inline)) size_t
+put_utc(struct fix_time_cache *tc, int64_t ns, enum fix_time_precision p, char *out, uint32_t *sum)
 {
 	uint64_t in_sec = (uint64_t)(ns - tc->sec_start_ns);
+	size_t n;
 	if (p == FIX_TIME_MS && ns >= 0 && tc->sec_start_ns >= 0 && tc->second[0] != '\0' &&
 	    in_sec < 1000000000u) {
 		unsigned ms = (unsigned)in_sec / 1000000u;
 		memcpy(out, tc->second, 17);
 		out[17] = '.';
 		out[18] = (char)('0' + ms / 100);
-		memcpy(out + 19, fix_digit_pairs + 2 * (ms % 100), 2);
-		return 21;
+		*sum += '.' + '0' + ms / 100 + put_pair(out + 19, ms % 100);
+		n = 21;
+	} else {
+		n = fix_format_utc(tc, ns, p, out);
+		/* The fraction, one byte at a time: byte loads from wider stores forward. */
+		*sum += fix_sum_fresh(out + 17, n - 17);
 	}
-	return fix_format_utc(tc, ns, p, out);
+	/* The first 17 bytes are always tc->second's, which is written once a second. */
+	uint64_t a, b;
+	memcpy(&a, tc->second, 8);
+	memcpy(&b, tc->second + 8, 8);
+	*sum += sum8(a) + sum8(b) + (unsigned char)tc->second[16];
+	return n;
 }
 
-static inline char *put_time(char *w, const char *tag_eq, size_t tl, struct fix_time_cache *tc,
-			     int64_t ns, enum fix_time_precision p)
+static inline __attribute__((always_inline)) char *
+put_time(char *w, uint32_t *sum, const char *tag_eq, size_t tl, uint32_t tag_sum,
+	 struct fix_time_cache *tc, int64_t ns, enum fix_time_precision p)
 {
 	w = put_tag(w, tag_eq, tl);
-	w += put_utc(tc, ns, p, w);
+	w += put_utc(tc, ns, p, w, sum);
 	*w = FIX_SOH;
+	*sum += tag_sum + FIX_SOH;
 	return w + 1;
 }
 
-/* Decimal digits of v, n of them (fix_u64_digits(v)), at out. BodyLength and MsgSeqNum have
- * at most 4 digits nearly always: straight-line code for those, no divide-by-100 chain. */
-static inline void put_digits(char *out, uint64_t v, unsigned n)
+/* Decimal digits of v, n of them (fix_u64_digits(v)), at out; returns their byte sum.
+ * BodyLength and MsgSeqNum have at most 4 digits nearly always: straight-line code for
+ * those, no divide-by-100 chain. */
+static inline __attribute__((always_inline)) uint32_t put_digits(char *out, uint64_t v,
+								  unsigned n)
 {
 	if (n <= 4) {
 		unsigned x = (unsigned)v, hi = x / 100, lo = x % 100;
 		switch (n) {
 		case 4:
-			memcpy(out, fix_digit_pairs + 2 * hi, 2);
-			memcpy(out + 2, fix_digit_pairs + 2 * lo, 2);
-			return;
+			return put_pair(out, hi) + put_pair(out + 2, lo);
 		case 3:
 			out[0] = (char)('0' + hi);
-			memcpy(out + 1, fix_digit_pairs + 2 * lo, 2);
-			return;
+			return '0' + hi + put_pair(out + 1, lo);
 		case 2:
-			memcpy(out, fix_digit_pairs + 2 * lo, 2);
-			return;
+			return put_pair(out, lo);
 		default:
 			out[0] = (char)('0' + lo);
-			return;
+			return '0' + lo;
 		}
 	}
+	uint32_t sum = 0;
 	char *p = out + n;
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
 		v /= 100;
 		p -= 2;
-		memcpy(p, fix_digit_pairs + 2 * r, 2);
+		sum += put_pair(p, r);
 	}
-	if (v >= 10)
-		memcpy(p - 2, fix_digit_pairs + 2 * v, 2);
-	else
+	if (v >= 10) {
+		sum += put_pair(p - 2, (unsigned)v);
+	} else {
 		p[-1] = (char)('0' + v);
+		sum += '0' + (unsigned)v;
+	}
+	return sum;
 }
 
-static inline char *put_uint(char *w, const char *tag_eq, size_t tl, uint64_t v, unsigned n)
+static inline __attribute__((always_inline)) char *
+put_uint(char *w, uint32_t *sum, const char *tag_eq, size_t tl, uint32_t tag_sum, uint64_t v,
+	 unsigned n)
 {
 	w = put_tag(w, tag_eq, tl);
-	put_digits(w, v, n);
+	*sum += tag_sum + put_digits(w, v, n) + FIX_SOH;
 	w[n] = FIX_SOH;
 	return w + n + 1;
 }
 
-/* Writes the whole new header (8 to the last header field) at w, exactly hlen bytes. Inline
- * in the usual (not aliased) case: the call with nine arguments cost as much as a field. */
-static inline __attribute__((always_inline)) void
+/* Writes the whole new header (8 to the last header field) at w, exactly hlen bytes, and
+ * returns its byte sum. Inline in the usual (not aliased) case: the call with nine
+ * arguments cost as much as a field. */
+static inline __attribute__((always_inline)) uint32_t
 write_header(char *w, const struct fix_out_header *h, const char *bs, size_t bsl, size_t mtl,
 	     size_t body_length, unsigned bl_digits, unsigned seq_digits, struct fix_time_cache *tc)
 {
-	w = put_field(w, "8=", 2, bs, bsl);
-	w = put_uint(w, "9=", 2, body_length, bl_digits);
-	w = put_field(w, "35=", 3, h->msg_type, mtl);
-	w = put_uint(w, "34=", 3, h->seq, seq_digits);
+	uint32_t sum = 0;
+	w = put_field(w, &sum, "8=", 2, TAG2('8'), bs, bsl);
+	w = put_uint(w, &sum, "9=", 2, TAG2('9'), body_length, bl_digits);
+	w = put_field(w, &sum, "35=", 3, TAG3('3', '5'), h->msg_type, mtl);
+	w = put_uint(w, &sum, "34=", 3, TAG3('3', '4'), h->seq, seq_digits);
 	if (h->poss_dup)
-		w = put_field(w, "43=", 3, "Y", 1);
-	w = put_field(w, "49=", 3, h->sender.p, h->sender.len);
-	w = put_time(w, "52=", 3, tc, h->sending_time_ns, h->precision);
-	w = put_field(w, "56=", 3, h->target.p, h->target.len);
+		w = put_field(w, &sum, "43=", 3, TAG3('4', '3'), "Y", 1);
+	w = put_field(w, &sum, "49=", 3, TAG3('4', '9'), h->sender.p, h->sender.len);
+	w = put_time(w, &sum, "52=", 3, TAG3('5', '2'), tc, h->sending_time_ns, h->precision);
+	w = put_field(w, &sum, "56=", 3, TAG3('5', '6'), h->target.p, h->target.len);
 	if (h->on_behalf_of.len != 0)
-		w = put_field(w, "115=", 4, h->on_behalf_of.p, h->on_behalf_of.len);
+		w = put_field(w, &sum, "115=", 4, TAG4('1', '1', '5'), h->on_behalf_of.p,
+			      h->on_behalf_of.len);
 	if (h->poss_dup)
-		w = put_time(w, "122=", 4, tc, h->orig_sending_time_ns, h->precision);
+		w = put_time(w, &sum, "122=", 4, TAG4('1', '2', '2'), tc,
+			     h->orig_sending_time_ns, h->precision);
 	if (h->deliver_to.len != 0)
-		w = put_field(w, "128=", 4, h->deliver_to.p, h->deliver_to.len);
+		w = put_field(w, &sum, "128=", 4, TAG4('1', '2', '8'), h->deliver_to.p,
+			      h->deliver_to.len);
 	if (h->extra.len != 0)
-		memcpy(w, h->extra.p, h->extra.len);
+		sum += copy_sum(w, h->extra.p, h->extra.len);
+	return sum;
 }
 
-__attribute__((noinline, cold)) static void
+__attribute__((noinline, cold)) static uint32_t
 write_header_aside(char *w, const struct fix_out_header *h, const char *bs, size_t bsl, size_t mtl,
 		   size_t body_length, unsigned bl_digits, unsigned seq_digits,
 		   struct fix_time_cache *tc)
 {
-	write_header(w, h, bs, bsl, mtl, body_length, bl_digits, seq_digits, tc);
+	return write_header(w, h, bs, bsl, mtl, body_length, bl_digits, seq_digits, tc);
 }
 
 /* Whether a string of the new header may lie in the bytes the header overwrites,
@@ -206,16 +296,18 @@ int fix_rewrite(const struct fix_msg *m, const struct fix_out_header *h, size_t 
 	bool alias = near(h->sender.p, lo, span) | near(h->target.p, lo, span) |
 		     near(h->on_behalf_of.p, lo, span) | near(h->deliver_to.p, lo, span) |
 		     near(h->extra.p, lo, span) | near(h->msg_type, lo, span);
+	uint32_t sum;
 	if (__builtin_expect(!alias, 1)) {
-		write_header(start, h, bs, bsl, mtl, body_length, bl_digits, seq_digits, tc);
+		sum = write_header(start, h, bs, bsl, mtl, body_length, bl_digits, seq_digits, tc);
 	} else {
 		/* h's strings live where the new header goes (e.g. CompIDs taken from the old
 		 * header): assemble it aside first. */
 		char tmp[FIX_MAX_REWRITE_HEADER + 40];
-		write_header_aside(tmp, h, bs, bsl, mtl, body_length, bl_digits, seq_digits, tc);
+		sum = write_header_aside(tmp, h, bs, bsl, mtl, body_length, bl_digits, seq_digits,
+					 tc);
 		memcpy(start, tmp, hlen);
 	}
-	uint32_t sum = fix_sum_inline(start, hlen) + m->hdr.body_sum;
+	sum += m->hdr.body_sum;
 	fix_put_trailer(body + body_len, sum);
 	*out = start;
 	*out_len = hlen + body_len + 7;
