@@ -138,8 +138,9 @@ static void run_phase(const struct phase *ph, struct result *r)
 	bool ok = true;
 	for (uint32_t i = 0; i < nt; i++)
 		ok &= bench_worker_merge(w[i], r);
+	/* A thread's failure is already in r->why; the others are the phase's own. */
 	if (!ok) {
-		/* the first thread's failure is in r->why */
+		r->ok = false;
 	} else if (bench_stop) {
 		snprintf(r->why, sizeof(r->why), "interrupted");
 	} else if (r->unanswered > 0) {
