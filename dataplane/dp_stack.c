@@ -296,6 +296,14 @@ unsigned dp_stack_rx_burst(struct dp_stack *st, uint64_t now_us, struct rte_mbuf
 	if (now_us > st->now_us)
 		st->now_us = now_us;
 	st->in_rx_burst = true;
+	/* A packet from another core is cold: start the misses on its headers and on the mbuf
+	 * of its payload piece together instead of one after the other. */
+	for (unsigned i = 0; i < n && i < 4; i++) {
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		struct rte_mbuf *nx = pkts[i]->next;
+		if (nx != NULL)
+			rte_prefetch0(nx);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
