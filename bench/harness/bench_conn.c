@@ -372,8 +372,11 @@ static void on_readable(struct worker *w, struct user *u, uint64_t now, int64_t 
 			memmove(u->rx, u->rx + off, u->rx_len - off);
 			u->rx_len -= off;
 		}
-		if ((size_t)n < RX_CAP / 2)
-			break; /* drained; level-triggered epoll calls again if more came */
+		/* A short read drained the socket (level-triggered epoll calls again if more
+		 * came); the user-space stack reports a connection once per arrival, so it is read
+		 * until it has nothing left. */
+		if (!w->dp && (size_t)n < RX_CAP / 2)
+			break;
 	}
 }
 

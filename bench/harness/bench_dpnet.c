@@ -156,16 +156,16 @@ long bench_dp_write(uint32_t h, const char *buf, size_t len)
 		return 0;
 	size_t done = 0;
 	while (done < len) {
+		/* With no space at all the send is still tried: its EAGAIN is what makes the stack
+		 * report the connection writable again. */
 		uint32_t space = dp_tcp_send_space(dp.st, h);
-		if (space == 0)
-			break;
 		struct rte_mbuf *m = dp_mbuf_alloc_tx(dp.port.pool);
 		if (m == NULL)
-			break;
+			break; /* the pool is empty: the rest goes with the user's next message */
 		size_t n = rte_pktmbuf_tailroom(m);
 		if (n > len - done)
 			n = len - done;
-		if (n > space)
+		if (space > 0 && n > space)
 			n = space;
 		memcpy(rte_pktmbuf_append(m, (uint16_t)n), buf + done, n);
 		int rc = dp_tcp_send(dp.st, h, m);
