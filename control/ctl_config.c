@@ -288,6 +288,9 @@ static int section_index(struct parse_ctx *c, const char *section, const char *k
 		s->heartbeat_s = 30;
 		s->unroutable = CTL_UNROUTABLE_DROP;
 		s->unroutable_user = -1;
+		/* A venue is a counterparty fixmux chose to connect to; its custom tags are part of
+		 * what users subscribed to, and a Reject would not bring the message back. */
+		s->allow_user_defined = true;
 		c->session_has_type[i] = true;
 		return i;
 	}
@@ -307,6 +310,9 @@ static int section_index(struct parse_ctx *c, const char *section, const char *k
 	i = (int)cfg->n_users++;
 	strcpy(cfg->users[i].name, name);
 	cfg->users[i].reset_on_logon = false;
+	/* Users' messages go to a shared venue session: checked strictly at the edge (and the
+	 * acceptance scenarios expect a Reject of tag 5000). */
+	cfg->users[i].allow_user_defined = false;
 	return i;
 }
 
@@ -492,6 +498,9 @@ static void session_key(struct parse_ctx *c, const char *sec, int i, const char 
 	} else if (!strcmp(key, "reset_on_logon")) {
 		if (!parse_bool(v, &s->reset_on_logon))
 			FAIL_AT(c, sec, key, "'%s' is not yes or no", v);
+	} else if (!strcmp(key, "allow_user_defined_fields")) {
+		if (!parse_bool(v, &s->allow_user_defined))
+			FAIL_AT(c, sec, key, "'%s' is not yes or no", v);
 	} else if (guard_key(c, sec, &s->guard, key, v)) {
 		/* rate_limit, rate_burst, filter */
 	} else if (!strcmp(key, "unroutable")) {
@@ -552,6 +561,9 @@ static void user_key(struct parse_ctx *c, const char *sec, int i, const char *ke
 			FAIL_AT(c, sec, key, "'%s' is not one of FIX.4.2, FIX.4.4, FIXT.1.1", v);
 	} else if (!strcmp(key, "reset_on_logon")) {
 		if (!parse_bool(v, &u->reset_on_logon))
+			FAIL_AT(c, sec, key, "'%s' is not yes or no", v);
+	} else if (!strcmp(key, "allow_user_defined_fields")) {
+		if (!parse_bool(v, &u->allow_user_defined))
 			FAIL_AT(c, sec, key, "'%s' is not yes or no", v);
 	} else if (guard_key(c, sec, &u->guard, key, v)) {
 		/* rate_limit, rate_burst, filter */

@@ -787,6 +787,7 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 		sc.target_comp_id = c->target_comp_id;
 		sc.heartbeat_s = c->heartbeat_s;
 		sc.reset_on_logon = c->reset_on_logon;
+		sc.allow_user_defined = c->allow_user_defined;
 		sc.username = c->username[0] ? c->username : NULL;
 		sc.password = c->password[0] ? c->password : NULL;
 		sc.max_msg = cfg->app.max_msg;
@@ -833,6 +834,7 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 			sc.sender_comp_id = c->client_comp_id;
 			sc.target_comp_id = uc->name;
 			sc.reset_on_logon = uc->reset_on_logon;
+			sc.allow_user_defined = uc->allow_user_defined;
 			sc.max_msg = cfg->app.max_msg;
 			sc.auth = user_auth;
 			sc.auth_arg = u;

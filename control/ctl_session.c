@@ -14,6 +14,14 @@
 static void process(struct ctl_session *s, int64_t now, const struct fix_msg *m, int perr,
 		    bool queued);
 
+/* Dictionary validation of an inbound message whose parse errors have already been answered
+ * (so as FIX_OK), with the session's options. */
+static void validate(const struct ctl_session *s, const struct fix_msg *m, struct fix_verdict *v)
+{
+	const struct fix_validate_opts o = {.allow_user_tags = s->cfg.allow_user_defined};
+	fix_validate_parsed(s->dict, m, FIX_OK, &o, v);
+}
+
 void ctl_session_cfg_init(struct ctl_session_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -542,7 +550,7 @@ static void on_logon_wait(struct ctl_session *s, int64_t now, const struct fix_m
 	}
 	if (s->dict != NULL) {
 		struct fix_verdict v;
-		fix_validate(s->dict, m, &v);
+		validate(s, m, &v);
 		if (!v.ok) {
 			logon_refuse(s, now, "invalid Logon", false);
 			return;
@@ -722,7 +730,7 @@ static void process(struct ctl_session *s, int64_t now, const struct fix_msg *m,
 		}
 		if (s->dict != NULL) {
 			struct fix_verdict v;
-			fix_validate(s->dict, m, &v);
+			validate(s, m, &v);
 			/* QuickFIX writes DefaultApplVerID(1137) in the body of a FIXT.1.1
 			 * BusinessMessageReject (so does ctl_session_business_reject): accept it. */
 			if (!v.ok && s->cfg.ver == FIX_VER_T11 && is_type(m, "j") &&

@@ -100,6 +100,8 @@ struct ctl_vsession_cfg {
 	char client_comp_id[CTL_NAME_MAX];/* client-facing CompID, default = name */
 	uint16_t n_users;                 /* derived: users attached */
 	struct ctl_guard_cfg guard;       /* limits over all users of the session */
+	bool allow_user_defined;          /* venue messages may carry tags >= 5000 the dictionary
+					   * does not define (default true) */
 };
 
 struct ctl_user_cfg {
@@ -114,6 +116,8 @@ struct ctl_user_cfg {
 	bool ver_set;
 	bool reset_on_logon;              /* accept/perform 141=Y resets at Logon */
 	struct ctl_guard_cfg guard;       /* this user's own limits */
+	bool allow_user_defined;          /* the user's messages may carry tags >= 5000 the
+					   * dictionary does not define (default false) */
 };
 
 struct ctl_config {

@@ -82,6 +82,12 @@ struct ctl_session_cfg {
 	bool next_expected_seq;       /* send and honour NextExpectedMsgSeqNum(789) on Logon
 				       * (only where the version has it: FIX.4.4, FIXT.1.1) */
 	bool no_validate;             /* skip dictionary validation of inbound messages */
+	bool allow_user_defined;      /* inbound tags >= 5000 (FIX_USER_TAG_MIN: FIX's user-defined
+				       * range, and venues' private 10000+) pass validation even when
+				       * the dictionary does not define them, or not for the MsgType;
+				       * they still need a value. Undefined tags below 5000 are
+				       * rejected as before. Default false: the acceptance scenarios
+				       * (14a) expect a Reject of 5000. */
 	const char *default_appl_ver_id; /* FIXT.1.1: DefaultApplVerID(1137); default "9" */
 	const char *username, *password; /* initiator: 553/554 on our Logon (NULL: none) */
 	const char *no_resend_types;  /* comma-separated MsgTypes gap-filled instead of resent */

@@ -307,3 +307,40 @@ Test(config, client_gateway)
 		       "fixmux.ini: [appliance] client_gateway: 198.18.7.1",
 		       "not on the network of client_address 198.18.0.2/24");
 }
+
+/* allow_user_defined_fields: tags >= 5000 the dictionary does not define. Venue sessions
+ * allow them by default (a venue's custom tags are part of what users subscribed to), users
+ * do not (their messages are checked at the edge of the shared venue session). */
+Test(config, allow_user_defined_fields_defaults_and_overrides)
+{
+	struct ctl_config cfg;
+	cr_assert_eq(load_with("", &cfg), 0, "%s", err);
+	int orders = ctl_config_find_session(&cfg, "LMAX.Orders", 11);
+	int pricing = ctl_config_find_session(&cfg, "LMAX.Pricing", 12);
+	int alice = ctl_config_find_user(&cfg, "alice", 5);
+	int bob = ctl_config_find_user(&cfg, "bob", 3);
+	cr_assert(cfg.sessions[orders].allow_user_defined, "venue sessions allow them by default");
+	cr_assert(cfg.sessions[pricing].allow_user_defined);
+	cr_assert_not(cfg.users[alice].allow_user_defined, "users do not by default");
+	cr_assert_not(cfg.users[bob].allow_user_defined);
+	ctl_config_free(&cfg);
+	cr_assert_eq(load_with("[session LMAX.Pricing]\nallow_user_defined_fields = no\n"
+			       "[user bob]\nallow_user_defined_fields = yes\n", &cfg), 0, "%s", err);
+	cr_assert(cfg.sessions[orders].allow_user_defined, "only the session named changes");
+	cr_assert_not(cfg.sessions[pricing].allow_user_defined);
+	cr_assert_not(cfg.users[alice].allow_user_defined, "only the user named changes");
+	cr_assert(cfg.users[bob].allow_user_defined);
+	ctl_config_free(&cfg);
+}
+
+Test(config, allow_user_defined_fields_bad_value_is_named)
+{
+	expect_refused("[session LMAX.Orders]\nallow_user_defined_fields = maybe\n",
+		       "fixmux.ini:33: [session LMAX.Orders] allow_user_defined_fields:",
+		       "'maybe' is not yes or no");
+	expect_refused("[user bob]\nallow_user_defined_fields = 5000\n",
+		       "fixmux.ini:33: [user bob] allow_user_defined_fields:",
+		       "'5000' is not yes or no");
+	expect_refused("[user bob]\nallow_user_defined_fields =\n",
+		       "[user bob] allow_user_defined_fields:", "is not yes or no");
+}
