@@ -1,38 +1,58 @@
-/* fixmux_main: TCP connections of the stack <-> connection ids and venue sessions of the
- * multiplexer. See fmx_app.h for the model.
+/* fixmux_main: the multiplexer's agent: the sides' messages -> ctl_mux, ctl_mux's callbacks ->
+ * messages to the sides (fmx_app.h). It never touches a stack or a port; the multiplexer is
+ * not thread-safe and runs here only.
  *
- * Receiving: a received mbuf that is a single directly writable segment is handed to the
+ * Receiving: a payload mbuf that is a single directly writable segment is handed to the
  * multiplexer in place (ctl_mux_*_segment); when the multiplexer forwards its message with the
- * header rewritten inside that mbuf (io.*_send_inplace), the mbuf itself is queued on the
- * destination's TCP connection, so the body is never copied. Chains and shared mbufs are
+ * header rewritten inside that mbuf (io.*_send_inplace), the mbuf itself goes to the
+ * destination's side to be sent, so the body is never copied. Chains and shared mbufs are
  * handed over as bytes (ctl_mux_*_bytes), which the multiplexer copies into its reassembly
  * buffer. What the multiplexer sends otherwise (io.*_send: its own messages, and forwarded
- * messages it could not rewrite in place) is copied into fresh mbufs.
+ * messages it could not rewrite in place) is copied into fresh mbufs of the destination
+ * port's pool (rte_mempool is safe to use from any lcore).
+ *
+ * Re-entrancy: the multiplexer answers through callbacks while the agent is inside a
+ * ctl_mux_*() call. A close is therefore only marked (fmx_mconn.report) and reported by
+ * fmx_settle() once the outer call has returned.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
-#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
 #include "fmx_app.h"
 
-const char *const fmx_counter_names[FMX__COUNTERS] = {
-	"tcp_accepted",         "tcp_refused_no_slot", "venue_connects",  "venue_connect_fails",
-	"bytes_from_users",     "bytes_to_users",      "bytes_from_venues", "bytes_to_venues",
-	"sends_backlogged",     "backlog_overflows",   "sends_no_mbuf",
-	"segments_in_place",    "segments_copied",     "sent_in_place",
+const char *const fmx_counter_names[FMX_ALL_COUNTERS] = {
+	/* the sides' (enum fmx_side_counter) */
+	"tcp_accepted", "tcp_refused_no_slot", "venue_connects", "venue_connect_fails",
+	"sends_backlogged", "backlog_overflows", "ring_overloads",
+	/* the multiplexer agent's (enum fmx_counter) */
+	"bytes_from_users", "bytes_to_users", "bytes_from_venues", "bytes_to_venues",
+	"sends_no_mbuf", "segments_in_place", "segments_copied", "sent_in_place", "ring_waits",
 };
+
+uint64_t fmx_counter(const struct fmx_app *a, unsigned i)
+{
+	if (i >= FMX_S__COUNTERS)
+		return a->ctr[i - FMX_S__COUNTERS];
+	uint64_t n = 0;
+	for (unsigned s = 0; s < a->n_sides; s++)
+		n += a->sides[s].ctr[i];
+	return n;
+}
 
 /* Connections not logged on yet (refused logons, strangers) need slots beside the users'
  * configured client sessions. */
 #define FMX_SPARE_SLOTS 64u
-
-/* ------------------------------------------------------------------------------------------
- * Client slots: a FIFO of free ones, a dense list of those in use, a list of closes to report
- * ---------------------------------------------------------------------------------------- */
+/* Each ring's size, and the FIFO behind it: the multiplexer's may have to take every message
+ * kept for an offline user at once (its Logon delivers them). */
+#define FMX_RING_SIZE 16384u
+#define FMX_SIDE_FIFO 65536u
+#define FMX_MUX_FIFO (2u * CTL_MUX_MAX_PENDING)
+/* Side messages taken per iteration: the agent must also serve timers and the other side. */
+#define FMX_MUX_BUDGET 1024u
 
 uint32_t fmx_client_slots(const struct ctl_config *cfg)
 {
@@ -42,205 +62,150 @@ uint32_t fmx_client_slots(const struct ctl_config *cfg)
 	return n < CTL_MUX_MAX_CONNS ? (uint32_t)n : CTL_MUX_MAX_CONNS;
 }
 
-static void slot_free(struct fmx_app *a, struct fmx_conn *c)
+int fmx_conns_init(struct fmx_app *a, char *err, size_t err_cap)
 {
-	if (c->kind != FMX_CLIENT || c->used || c->report || c->on_free_list)
-		return;
-	c->on_free_list = true;
-	a->free_ids[(a->free_head + a->free_n) % a->n_clients] = c->id;
-	a->free_n++;
-}
-
-/* The least recently freed slot that is still free (a slot is on the list at most once; one
- * that was taken again since it was put there is skipped). */
-static struct fmx_conn *slot_take(struct fmx_app *a)
-{
-	while (a->free_n) {
-		struct fmx_conn *c = &a->clients[a->free_ids[a->free_head]];
-		a->free_head = (a->free_head + 1) % a->n_clients;
-		a->free_n--;
-		c->on_free_list = false;
-		if (!c->used && !c->report)
-			return c;
-	}
-	return NULL;
-}
-
-static void live_add(struct fmx_app *a, struct fmx_conn *c)
-{
-	c->live_idx = a->n_live;
-	a->live[a->n_live++] = c->id;
-}
-
-static void live_remove(struct fmx_app *a, struct fmx_conn *c)
-{
-	uint32_t last = a->live[--a->n_live];
-	a->live[c->live_idx] = last;
-	a->clients[last].live_idx = c->live_idx;
-}
-
-/* The close is reported by fmx_settle() once the multiplexer's current call has returned.
- * The list is a ring with room for every connection: each is on it at most once. */
-static void mark_report(struct fmx_conn *c)
-{
-	struct fmx_app *a = c->side->app;
-	c->report = true;
-	if (c->on_report_list)
-		return;
-	uint32_t cap = a->n_clients + a->cfg->n_sessions;
-	c->on_report_list = true;
-	a->reports[(a->report_head + a->n_reports) % cap] = c;
-	a->n_reports++;
-}
-
-int fmx_conns_init(struct fmx_app *a)
-{
+	uint32_t nv = a->cfg->n_sessions ? a->cfg->n_sessions : 1;
 	a->n_clients = fmx_client_slots(a->cfg);
 	a->clients = calloc(a->n_clients, sizeof(*a->clients));
-	a->free_ids = calloc(a->n_clients, sizeof(*a->free_ids));
-	a->live = calloc(a->n_clients, sizeof(*a->live));
-	a->reports = calloc(a->n_clients + a->cfg->n_sessions, sizeof(*a->reports));
-	a->venues = calloc(a->cfg->n_sessions ? a->cfg->n_sessions : 1, sizeof(*a->venues));
-	if (!a->clients || !a->free_ids || !a->live || !a->reports || !a->venues)
+	a->venues = calloc(nv, sizeof(*a->venues));
+	a->mclients = calloc(a->n_clients, sizeof(*a->mclients));
+	a->mvenues = calloc(nv, sizeof(*a->mvenues));
+	a->reports = calloc(a->n_clients + nv, sizeof(*a->reports));
+	struct fmx_side *cs = a->cs;
+	cs->free_ids = calloc(a->n_clients, sizeof(*cs->free_ids));
+	cs->live = calloc(a->n_clients, sizeof(*cs->live));
+	if (!a->clients || !a->venues || !a->mclients || !a->mvenues || !a->reports ||
+	    !cs->free_ids || !cs->live) {
+		snprintf(err, err_cap, "out of memory (%u client connection slots)", a->n_clients);
 		return -1;
+	}
 	for (uint32_t i = 0; i < a->n_clients; i++) {
 		struct fmx_conn *c = &a->clients[i];
 		c->kind = FMX_CLIENT;
 		c->id = i;
-		c->side = a->cs;
-		slot_free(a, c);
+		c->side = cs;
+		c->on_free_list = true;
+		cs->free_ids[i] = i;
 	}
+	cs->free_n = a->n_clients;
 	for (uint32_t i = 0; i < a->cfg->n_sessions; i++) {
 		a->venues[i].kind = FMX_VENUE;
 		a->venues[i].id = i;
 		a->venues[i].side = a->vs;
+	}
+	for (unsigned i = 0; i < a->n_sides; i++) {
+		struct fmx_side *s = &a->sides[i];
+		char name[32];
+		snprintf(name, sizeof(name), "fmx_to_mux_%u", i);
+		if (fmx_outbox_init(&s->to_mux, name, FMX_RING_SIZE,
+				    FMX_SIDE_FIFO + a->n_clients + nv, err, err_cap) != 0)
+			return -1;
+		snprintf(name, sizeof(name), "fmx_to_side_%u", i);
+		if (fmx_outbox_init(&s->to_side, name, FMX_RING_SIZE, FMX_MUX_FIFO, err,
+				    err_cap) != 0)
+			return -1;
 	}
 	return 0;
 }
 
 void fmx_conns_free(struct fmx_app *a)
 {
+	for (unsigned i = 0; i < a->n_sides; i++) {
+		fmx_outbox_free(&a->sides[i].to_mux);
+		fmx_outbox_free(&a->sides[i].to_side);
+	}
+	free(a->cs->free_ids);
+	free(a->cs->live);
 	free(a->clients);
-	free(a->free_ids);
-	free(a->live);
-	free(a->reports);
 	free(a->venues);
-	a->clients = a->venues = NULL;
-	a->free_ids = a->live = NULL;
-	a->reports = NULL;
+	free(a->mclients);
+	free(a->mvenues);
+	free(a->reports);
 }
 
 /* ------------------------------------------------------------------------------------------
- * Sending: copy into mbufs, hand to the stack, keep what it refuses in order
+ * Toward the sides
  * ---------------------------------------------------------------------------------------- */
 
-static void backlog_free(struct fmx_conn *c)
+/* Internal latency: a copy of what arrived on one side, handed toward the other side within
+ * the multiplexer call that the received bytes made (a reply to the sender itself, such as a
+ * reject, is not a forwarded copy and is not counted). Measured from the RX burst that
+ * carried the message's last byte. */
+static inline void lat_sent(struct fmx_app *a, enum fmx_kind to)
 {
-	while (c->bl_n) {
-		rte_pktmbuf_free(c->bl[c->bl_head]);
-		c->bl_head = (c->bl_head + 1) % FMX_BACKLOG;
-		c->bl_n--;
-	}
-	c->bl_head = 0;
-}
-
-/* Gives the handle back to the stack: an orderly FIN after what is queued, or a reset. */
-static void conn_release(struct fmx_conn *c, bool abortive)
-{
-	struct fmx_app *a = c->side->app;
-	backlog_free(c);
-	if (abortive)
-		dp_tcp_abort(c->side->st, c->h);
-	else
-		dp_tcp_close(c->side->st, c->h);
-	if (c->kind == FMX_CLIENT && c->used)
-		live_remove(a, c);
-	c->used = false;
-	c->closing = false;
-	c->established = false;
-	c->h = DP_CONN_INVALID;
-	slot_free(a, c);
-}
-
-/* The connection cannot carry its stream any more (bytes would be lost): reset it and tell
- * the multiplexer once the current call has returned. */
-static void conn_fail(struct fmx_conn *c, const char *why)
-{
-	mark_report(c); /* first: the released slot must not look free */
-	snprintf(c->why, sizeof(c->why), "%s", why);
-	conn_release(c, true);
-}
-
-/* Sends the backlog in order; stops at the first refusal. */
-static unsigned backlog_flush(struct fmx_conn *c)
-{
-	unsigned work = 0;
-	while (c->bl_n) {
-		int rc = dp_tcp_send(c->side->st, c->h, c->bl[c->bl_head]);
-		if (rc == DP_TCP_EAGAIN)
-			break;
-		if (rc != DP_TCP_OK) {
-			conn_fail(c, "connection failed while sending");
-			return work;
-		}
-		c->bl_head = (c->bl_head + 1) % FMX_BACKLOG;
-		c->bl_n--;
-		work++;
-	}
-	if (c->bl_n == 0 && c->closing)
-		conn_release(c, false);
-	return work;
-}
-
-/* Internal latency: a copy of what arrived on one side, handed to the stack of the other
- * side within the multiplexer call that the received bytes made (a reply to the sender itself,
- * such as a reject, is not a forwarded copy and is not counted). Measured from the RX burst
- * that carried the message's last byte. */
-static inline void lat_sent(struct fmx_app *a, const struct fmx_conn *c)
-{
-	if (a->lat_from == 1u + FMX_CLIENT && c->kind == FMX_VENUE)
+	if (a->lat_from == 1u + FMX_CLIENT && to == FMX_VENUE)
 		fmx_hist_record(&a->lat[FMX_LAT_CLIENT_TO_VENUE], rte_rdtsc() - a->lat_rx_tsc);
-	else if (a->lat_from == 1u + FMX_VENUE && c->kind == FMX_CLIENT)
+	else if (a->lat_from == 1u + FMX_VENUE && to == FMX_CLIENT)
 		fmx_hist_record(&a->lat[FMX_LAT_VENUE_TO_CLIENT], rte_rdtsc() - a->lat_rx_tsc);
 }
 
-/* Hands an mbuf chain to the connection's stack, or to its backlog behind what waits there
- * already (the stream's order). The chain is the connection's from now on: 0, or -1 if the
- * connection was reset (the chain freed). */
-static int conn_queue(struct fmx_app *a, struct fmx_conn *c, struct rte_mbuf *head)
+static void mark_report(struct fmx_app *a, struct fmx_mconn *mc)
 {
-	if (c->bl_n == 0) {
-		int rc = dp_tcp_send(c->side->st, c->h, head);
-		if (rc == DP_TCP_OK) {
-			lat_sent(a, c);
-			return 0;
-		}
-		if (rc != DP_TCP_EAGAIN) {
-			rte_pktmbuf_free(head);
-			conn_fail(c, "connection failed while sending");
-			return -1;
-		}
-	}
-	if (c->bl_n == FMX_BACKLOG) {
-		rte_pktmbuf_free(head);
-		a->ctr[FMX_BACKLOG_OVERFLOWS]++;
-		conn_fail(c, "peer not reading: send backlog full");
+	mc->report = true;
+	if (mc->on_report_list)
+		return;
+	uint32_t cap = a->n_clients + (a->cfg->n_sessions ? a->cfg->n_sessions : 1);
+	mc->on_report_list = true;
+	a->reports[(a->report_head + a->n_reports) % cap] = mc;
+	a->n_reports++;
+}
+
+static struct fmx_side *side_for(struct fmx_app *a, enum fmx_kind k)
+{
+	return k == FMX_CLIENT ? a->cs : a->vs;
+}
+
+static bool post_cmd(struct fmx_app *a, enum fmx_kind k, struct fmx_msg *m)
+{
+	struct fmx_outbox *o = &side_for(a, k)->to_side;
+	bool waited = o->n > 0;
+	m->kind = (uint8_t)k;
+	if (!fmx_post(o, m))
+		return false;
+	a->posts++;
+	if (waited || o->n > 0)
+		a->ctr[FMX_RING_WAITS]++;
+	return true;
+}
+
+/* The connection's stream has a hole (a message could not be queued): the multiplexer is told
+ * it failed, and the side is asked to close it (a FIN after what went before; the command
+ * queue being full, the side learns it when there is room again - the multiplexer ignores the
+ * connection meanwhile). */
+static void mux_conn_failed(struct fmx_app *a, enum fmx_kind k, uint32_t id)
+{
+	struct fmx_mconn *mc = k == FMX_CLIENT ? &a->mclients[id] : &a->mvenues[id];
+	if (mc->closing)
+		return;
+	mc->closing = true;
+	snprintf(mc->why, sizeof(mc->why), "fixmux overloaded: send queue full");
+	mark_report(a, mc);
+}
+
+/* Queues an mbuf chain toward the connection's side. */
+static int send_mbuf(struct fmx_app *a, enum fmx_kind k, uint32_t id, struct rte_mbuf *m)
+{
+	struct fmx_msg msg = {.type = FMX_CMD_SEND, .id = id, .m = m};
+	if (k == FMX_VENUE)
+		msg.gen = a->mvenues[id].gen;
+	if (!post_cmd(a, k, &msg)) {
+		rte_pktmbuf_free(m);
+		mux_conn_failed(a, k, id);
 		return -1;
 	}
-	c->bl[(c->bl_head + c->bl_n) % FMX_BACKLOG] = head;
-	c->bl_n++;
-	a->ctr[FMX_BACKLOGGED]++;
-	lat_sent(a, c);
+	lat_sent(a, k);
 	return 0;
 }
 
-/* Copies bytes into an mbuf chain (DP_MBUF_HEADROOM in front of the first segment is left
- * free, as the stack's contract allows) and queues it. 0, or -1 if the connection was reset. */
-static int conn_send(struct fmx_app *a, struct fmx_conn *c, const char *bytes, size_t len)
+/* Copies bytes into an mbuf chain of the destination port's pool (DP_MBUF_HEADROOM in front
+ * of the first segment is left free, as the stack's contract allows) and queues it. */
+static int send_copy(struct fmx_app *a, enum fmx_kind k, uint32_t id, const char *bytes,
+		     size_t len)
 {
+	struct rte_mempool *pool = side_for(a, k)->port.pool;
 	struct rte_mbuf *head = NULL;
 	while (len > 0) {
-		struct rte_mbuf *m = dp_mbuf_alloc_tx(c->side->port.pool);
+		struct rte_mbuf *m = dp_mbuf_alloc_tx(pool);
 		if (m != NULL) {
 			uint16_t room = rte_pktmbuf_tailroom(m);
 			uint16_t n = len < room ? (uint16_t)len : room;
@@ -254,24 +219,23 @@ static int conn_send(struct fmx_app *a, struct fmx_conn *c, const char *bytes, s
 			rte_pktmbuf_free(m);
 			rte_pktmbuf_free(head);
 			a->ctr[FMX_NO_MBUF]++;
-			conn_fail(c, "out of mbufs while sending");
+			mux_conn_failed(a, k, id);
 			return -1;
 		}
 		if (head == NULL)
 			head = m;
 	}
-	if (head == NULL)
-		return 0;
-	return conn_queue(a, c, head);
+	return head == NULL ? 0 : send_mbuf(a, k, id, head);
 }
 
 /* io.*_send_inplace: [msg, msg + len) lies in the mbuf being handed to the multiplexer
  * (a->rx_m); that mbuf, trimmed to exactly those bytes, is what the connection sends. The
  * bytes in front of msg were the old header (now free headroom), those after it the old
  * trailer's tail or nothing. The mbuf came from the receiving port's pool and may go out on
- * the other port: the stack only attaches indirect mbufs of its own pool to it, and it
- * returns to its own pool when the last reference goes. 0, or -1 if not sent. */
-static int conn_send_inplace(struct fmx_app *a, struct fmx_conn *c, const char *msg, size_t len)
+ * the other port: the stack only attaches indirect mbufs of its own pool to it (it needs no
+ * headroom in it, dp_stack.h), and it returns to its own pool when the last reference goes. */
+static int send_inplace(struct fmx_app *a, enum fmx_kind k, uint32_t id, const char *msg,
+			size_t len)
 {
 	struct rte_mbuf *m = a->rx_m;
 	const char *buf = m ? (const char *)m->buf_addr : NULL;
@@ -279,58 +243,44 @@ static int conn_send_inplace(struct fmx_app *a, struct fmx_conn *c, const char *
 	 * break the contract: the bytes still go out, as a copy. */
 	if (m == NULL || a->rx_taken || len == 0 || msg < buf || len > m->buf_len ||
 	    (size_t)(msg - buf) > m->buf_len - len)
-		return conn_send(a, c, msg, len);
+		return send_copy(a, k, id, msg, len);
 	a->rx_taken = true;
 	m->data_off = (uint16_t)(msg - buf);
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
 	m->ol_flags = 0; /* the receive flags are not the transmit's */
-	if (conn_queue(a, c, m) != 0)
+	if (send_mbuf(a, k, id, m) != 0)
 		return -1;
 	a->ctr[FMX_SENT_IN_PLACE]++;
 	return 0;
-}
-
-/* The multiplexer is done with the connection: FIN after everything it sent. */
-static void conn_close(struct fmx_conn *c)
-{
-	if (!c->used || c->closing)
-		return;
-	if (!c->established && c->kind == FMX_VENUE) {
-		conn_release(c, true); /* still opening: nothing to flush */
-		return;
-	}
-	c->closing = true;
-	if (c->bl_n == 0)
-		conn_release(c, false);
 }
 
 /* ------------------------------------------------------------------------------------------
  * The multiplexer's callbacks
  * ---------------------------------------------------------------------------------------- */
 
-/* The client connection the multiplexer may send on, or NULL. */
-static struct fmx_conn *client_out(struct fmx_app *a, uint32_t conn)
+static bool client_ok(struct fmx_app *a, uint32_t conn)
 {
-	if (conn >= a->n_clients)
-		return NULL;
-	struct fmx_conn *c = &a->clients[conn];
-	return c->used && !c->closing ? c : NULL;
+	return conn < a->n_clients && a->mclients[conn].open && !a->mclients[conn].closing;
+}
+
+static bool venue_ok(struct fmx_app *a, uint32_t vs)
+{
+	return vs < a->cfg->n_sessions && a->mvenues[vs].open && !a->mvenues[vs].closing &&
+	       a->mvenues[vs].established;
 }
 
 static void io_client_send(void *arg, uint32_t conn, const char *bytes, size_t len)
 {
 	struct fmx_app *a = arg;
-	struct fmx_conn *c = client_out(a, conn);
-	if (c != NULL && conn_send(a, c, bytes, len) == 0)
+	if (client_ok(a, conn) && send_copy(a, FMX_CLIENT, conn, bytes, len) == 0)
 		a->ctr[FMX_BYTES_TO_USERS] += len;
 }
 
 static void io_client_send_inplace(void *arg, uint32_t conn, const char *msg, size_t len)
 {
 	struct fmx_app *a = arg;
-	struct fmx_conn *c = client_out(a, conn);
-	if (c != NULL && conn_send_inplace(a, c, msg, len) == 0)
+	if (client_ok(a, conn) && send_inplace(a, FMX_CLIENT, conn, msg, len) == 0)
 		a->ctr[FMX_BYTES_TO_USERS] += len;
 }
 
@@ -340,12 +290,14 @@ static void io_client_close(void *arg, uint32_t conn, const char *why)
 	(void)why; /* the multiplexer logs it */
 	if (conn >= a->n_clients)
 		return;
-	struct fmx_conn *c = &a->clients[conn];
-	if (!c->used)
+	struct fmx_mconn *mc = &a->mclients[conn];
+	if (!mc->open || mc->closing)
 		return;
+	mc->closing = true;
 	/* The multiplexer keeps the id until it hears ctl_mux_client_closed(). */
-	mark_report(c);
-	conn_close(c);
+	mark_report(a, mc);
+	struct fmx_msg m = {.type = FMX_CMD_CLOSE, .id = conn};
+	post_cmd(a, FMX_CLIENT, &m);
 }
 
 static void io_venue_connect(void *arg, uint32_t vs, uint32_t addr, uint16_t port)
@@ -353,54 +305,38 @@ static void io_venue_connect(void *arg, uint32_t vs, uint32_t addr, uint16_t por
 	struct fmx_app *a = arg;
 	if (vs >= a->cfg->n_sessions)
 		return;
-	struct fmx_conn *c = &a->venues[vs];
+	struct fmx_mconn *mc = &a->mvenues[vs];
 	/* A new attempt replaces whatever the old connection had left to say. */
-	if (c->used)
-		conn_release(c, true);
-	c->report = false;
-	int rc = 0;
-	dp_conn_t h = dp_tcp_connect(a->vs->st, addr, port, 0, &rc);
-	a->ctr[FMX_VENUE_CONNECTS]++;
-	if (h == DP_CONN_INVALID) {
-		a->ctr[FMX_VENUE_CONNECT_FAILS]++;
-		mark_report(c);
-		snprintf(c->why, sizeof(c->why), "cannot open a connection (stack error %d)", rc);
-		return;
+	mc->gen++;
+	mc->open = true;
+	mc->closing = false;
+	mc->established = false;
+	mc->report = false;
+	struct fmx_msg m = {.type = FMX_CMD_CONNECT, .id = vs, .gen = mc->gen, .arg = addr,
+			    .port = port};
+	if (!post_cmd(a, FMX_VENUE, &m)) {
+		snprintf(mc->why, sizeof(mc->why), "fixmux overloaded: cannot open a connection");
+		mark_report(a, mc);
 	}
-	c->h = h;
-	c->used = true;
-	c->closing = false;
-	c->established = false;
-	dp_tcp_set_user(a->vs->st, h, c);
-}
-
-/* The venue connection the multiplexer may send on, or NULL. */
-static struct fmx_conn *venue_out(struct fmx_app *a, uint32_t vs)
-{
-	if (vs >= a->cfg->n_sessions)
-		return NULL;
-	struct fmx_conn *c = &a->venues[vs];
-	return c->used && !c->closing && c->established ? c : NULL;
 }
 
 static void io_venue_send(void *arg, uint32_t vs, const char *bytes, size_t len)
 {
 	struct fmx_app *a = arg;
-	struct fmx_conn *c = venue_out(a, vs);
-	if (c != NULL && conn_send(a, c, bytes, len) == 0)
+	if (venue_ok(a, vs) && send_copy(a, FMX_VENUE, vs, bytes, len) == 0)
 		a->ctr[FMX_BYTES_TO_VENUES] += len;
 }
 
 static void io_venue_send_inplace(void *arg, uint32_t vs, const char *msg, size_t len)
 {
 	struct fmx_app *a = arg;
-	struct fmx_conn *c = venue_out(a, vs);
-	if (c != NULL && conn_send_inplace(a, c, msg, len) == 0)
+	if (venue_ok(a, vs) && send_inplace(a, FMX_VENUE, vs, msg, len) == 0)
 		a->ctr[FMX_BYTES_TO_VENUES] += len;
 }
 
 /* The venue connection is busy when its backlog is nearly full: the margin leaves room for
- * the session's own messages (heartbeats, resend answers) and for the message in hand. */
+ * the session's own messages (heartbeats, resend answers) and for the message in hand. The
+ * side publishes the backlog's length; what is still in the ring toward it counts too. */
 #define FMX_VENUE_BUSY_MARGIN 16
 
 static bool io_venue_busy(void *arg, uint32_t vs)
@@ -408,7 +344,8 @@ static bool io_venue_busy(void *arg, uint32_t vs)
 	const struct fmx_app *a = arg;
 	if (vs >= a->cfg->n_sessions)
 		return false;
-	return a->venues[vs].bl_n >= FMX_BACKLOG - FMX_VENUE_BUSY_MARGIN;
+	uint32_t bl = atomic_load_explicit(&a->venues[vs].bl_pub, memory_order_relaxed);
+	return bl >= FMX_BACKLOG - FMX_VENUE_BUSY_MARGIN;
 }
 
 static void io_venue_close(void *arg, uint32_t vs, const char *why)
@@ -416,12 +353,14 @@ static void io_venue_close(void *arg, uint32_t vs, const char *why)
 	struct fmx_app *a = arg;
 	if (vs >= a->cfg->n_sessions)
 		return;
-	struct fmx_conn *c = &a->venues[vs];
-	if (!c->used)
+	struct fmx_mconn *mc = &a->mvenues[vs];
+	if (!mc->open || mc->closing)
 		return;
-	mark_report(c);
-	snprintf(c->why, sizeof(c->why), "%s", why ? why : "closed by fixmux");
-	conn_close(c);
+	mc->closing = true;
+	snprintf(mc->why, sizeof(mc->why), "%s", why ? why : "closed by fixmux");
+	mark_report(a, mc);
+	struct fmx_msg m = {.type = FMX_CMD_CLOSE, .id = vs, .gen = mc->gen};
+	post_cmd(a, FMX_VENUE, &m);
 }
 
 static void io_log(void *arg, const char *line)
@@ -449,277 +388,240 @@ void fmx_io_init(struct fmx_app *a, struct ctl_mux_io *io)
 	};
 }
 
+static void release_slot(struct fmx_app *a, uint32_t id)
+{
+	struct fmx_mconn *mc = &a->mclients[id];
+	memset(mc, 0, sizeof(*mc));
+	struct fmx_msg m = {.type = FMX_CMD_RELEASE, .id = id};
+	post_cmd(a, FMX_CLIENT, &m);
+}
+
 void fmx_settle(struct fmx_app *a)
 {
 	/* Reporting a close may make the multiplexer close more (a user's failure takes the
-	 * venue session down, which logs the other users out): those join the list while it is
+	 * venue session down, which logs the other users out): those join the ring while it is
 	 * being worked off. */
-	uint32_t cap = a->n_clients + a->cfg->n_sessions;
+	uint32_t cap = a->n_clients + (a->cfg->n_sessions ? a->cfg->n_sessions : 1);
 	while (a->n_reports) {
-		struct fmx_conn *c = a->reports[a->report_head];
+		struct fmx_mconn *mc = a->reports[a->report_head];
 		a->report_head = (a->report_head + 1) % cap;
 		a->n_reports--;
-		c->on_report_list = false;
-		if (!c->report)
+		mc->on_report_list = false;
+		if (!mc->report)
 			continue; /* a venue's new connection attempt replaced it */
-		c->report = false;
-		if (c->kind == FMX_CLIENT) {
-			ctl_mux_client_closed(a->mux, c->id, a->now_ns);
-			slot_free(a, c);
+		mc->report = false;
+		if (mc >= a->mclients && mc < a->mclients + a->n_clients) {
+			uint32_t id = (uint32_t)(mc - a->mclients);
+			mc->open = false;
+			a->n_open--;
+			ctl_mux_client_closed(a->mux, id, a->now_ns);
+			if (mc->side_gone)
+				release_slot(a, id);
 		} else {
-			ctl_mux_venue_closed(a->mux, c->id, c->why, a->now_ns);
+			uint32_t vs = (uint32_t)(mc - a->mvenues);
+			mc->open = false;
+			ctl_mux_venue_closed(a->mux, vs, mc->why, a->now_ns);
 		}
 	}
 }
 
 /* ------------------------------------------------------------------------------------------
- * Receiving and stack events
+ * The sides' messages
  * ---------------------------------------------------------------------------------------- */
 
-/* A received mbuf the multiplexer may rewrite and the stack may then send as it is: one
- * segment, its data in its own buffer (not indirect, not external) and no other reference. */
+static const char *close_reason(const struct fmx_msg *m, char *buf, size_t cap)
+{
+	switch (m->arg) {
+	case FMX_WHY_STACK:
+		switch (m->err) {
+		case DP_TCP_ERESET:
+			return "connection reset by the peer";
+		case DP_TCP_ETIMEDOUT:
+			return "connection timed out";
+		case DP_TCP_EREFUSED:
+			return "connection refused";
+		default:
+			return "connection closed by the peer";
+		}
+	case FMX_WHY_SEND_FAILED:
+		return "connection failed while sending";
+	case FMX_WHY_BACKLOG_FULL:
+		return "peer not reading: send backlog full";
+	case FMX_WHY_NO_MBUF:
+		return "out of mbufs while sending";
+	case FMX_WHY_CONNECT_FAILED:
+		snprintf(buf, cap, "cannot open a connection (stack error %d)", m->err);
+		return buf;
+	case FMX_WHY_OVERLOAD:
+		return "fixmux overloaded: receive queue full";
+	default:
+		return "connection closed by the peer";
+	}
+}
+
 static inline bool mbuf_in_place_ok(const struct rte_mbuf *m)
 {
 	return m->next == NULL && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
 	       m->data_len > 0;
 }
 
-/* Hands every received byte to the multiplexer in order: single writable segments in place,
- * the segments of anything else as bytes. A closing connection's bytes are dropped. Returns
- * mbufs taken. */
-static unsigned conn_recv(struct fmx_app *a, struct fmx_conn *c)
+/* Hands a received mbuf to the multiplexer: a single writable segment in place, the segments
+ * of anything else as bytes. */
+static void mux_data(struct fmx_app *a, const struct fmx_msg *msg, struct fmx_mconn *mc)
 {
-	unsigned work = 0;
-	struct rte_mbuf *bufs[FMX_BURST];
-	int n;
-	a->lat_from = 1u + c->kind;
-	a->lat_rx_tsc = c->side->rx_tsc;
-	enum fmx_counter bytes_in = c->kind == FMX_CLIENT ? FMX_BYTES_FROM_USERS :
-							    FMX_BYTES_FROM_VENUES;
-	while (c->used && (n = dp_tcp_recv(c->side->st, c->h, bufs, FMX_BURST)) > 0) {
-		for (int i = 0; i < n; i++) {
-			struct rte_mbuf *m = bufs[i];
-			/* A callback may have closed the connection half-way. */
-			if (c->used && !c->closing && mbuf_in_place_ok(m)) {
-				char *p = rte_pktmbuf_mtod(m, char *);
-				size_t room = rte_pktmbuf_headroom(m);
-				a->ctr[bytes_in] += m->data_len;
-				a->ctr[FMX_SEGMENTS_IN_PLACE]++;
-				a->rx_m = m;
-				a->rx_taken = false;
-				if (c->kind == FMX_CLIENT)
-					ctl_mux_client_segment(a->mux, c->id, p, m->data_len, room,
-							       a->now_ns);
-				else
-					ctl_mux_venue_segment(a->mux, c->id, p, m->data_len, room,
-							      a->now_ns);
-				a->rx_m = NULL;
-				if (!a->rx_taken)
-					rte_pktmbuf_free(m);
-				continue;
-			}
-			for (struct rte_mbuf *s = m; s != NULL; s = s->next) {
-				if (!c->used || c->closing)
-					break;
-				const char *p = rte_pktmbuf_mtod(s, const char *);
-				a->ctr[bytes_in] += s->data_len;
-				a->ctr[FMX_SEGMENTS_COPIED]++;
-				if (c->kind == FMX_CLIENT)
-					ctl_mux_client_bytes(a->mux, c->id, p, s->data_len, a->now_ns);
-				else
-					ctl_mux_venue_bytes(a->mux, c->id, p, s->data_len, a->now_ns);
-			}
+	struct rte_mbuf *m = msg->m;
+	bool client = msg->kind == FMX_CLIENT;
+	enum fmx_counter bytes_in = client ? FMX_BYTES_FROM_USERS : FMX_BYTES_FROM_VENUES;
+	a->lat_from = 1u + msg->kind;
+	a->lat_rx_tsc = msg->tsc;
+	if (mbuf_in_place_ok(m)) {
+		char *p = rte_pktmbuf_mtod(m, char *);
+		size_t room = rte_pktmbuf_headroom(m);
+		a->ctr[bytes_in] += m->data_len;
+		a->ctr[FMX_SEGMENTS_IN_PLACE]++;
+		a->rx_m = m;
+		a->rx_taken = false;
+		if (client)
+			ctl_mux_client_segment(a->mux, msg->id, p, m->data_len, room, a->now_ns);
+		else
+			ctl_mux_venue_segment(a->mux, msg->id, p, m->data_len, room, a->now_ns);
+		a->rx_m = NULL;
+		if (!a->rx_taken)
 			rte_pktmbuf_free(m);
+	} else {
+		for (struct rte_mbuf *s = m; s != NULL; s = s->next) {
+			/* A callback may have closed the connection half-way. */
+			if (!mc->open || mc->closing)
+				break;
+			const char *p = rte_pktmbuf_mtod(s, const char *);
+			a->ctr[bytes_in] += s->data_len;
+			a->ctr[FMX_SEGMENTS_COPIED]++;
+			if (client)
+				ctl_mux_client_bytes(a->mux, msg->id, p, s->data_len, a->now_ns);
+			else
+				ctl_mux_venue_bytes(a->mux, msg->id, p, s->data_len, a->now_ns);
 		}
-		work += (unsigned)n;
+		rte_pktmbuf_free(m);
 	}
 	a->lat_from = 0;
-	return work;
 }
 
-static const char *close_reason(int err)
+static void mux_client_msg(struct fmx_app *a, const struct fmx_msg *m)
 {
-	switch (err) {
-	case DP_TCP_ERESET:
-		return "connection reset by the peer";
-	case DP_TCP_ETIMEDOUT:
-		return "connection timed out";
-	case DP_TCP_EREFUSED:
-		return "connection refused";
+	if (m->id >= a->n_clients) {
+		rte_pktmbuf_free(m->m);
+		return;
+	}
+	struct fmx_mconn *mc = &a->mclients[m->id];
+	switch (m->type) {
+	case FMX_EV_ACCEPTED:
+		memset(mc, 0, sizeof(*mc));
+		mc->open = true;
+		a->n_open++;
+		ctl_mux_client_accepted(a->mux, m->id, m->arg, a->now_ns);
+		break;
+	case FMX_EV_DATA:
+		if (mc->open && !mc->closing)
+			mux_data(a, m, mc);
+		else
+			rte_pktmbuf_free(m->m);
+		break;
+	case FMX_EV_CLOSED:
+		mc->side_gone = true;
+		if (mc->open)
+			mark_report(a, mc); /* its release follows the report */
+		else
+			release_slot(a, m->id);
+		break;
 	default:
-		return "connection closed by the peer";
+		rte_pktmbuf_free(m->m);
+		break;
 	}
 }
 
-static void accept_all(struct fmx_app *a)
+static void mux_venue_msg(struct fmx_app *a, const struct fmx_msg *m)
 {
-	struct dp_stack *st = a->cs->st;
-	dp_conn_t h;
-	while ((h = dp_tcp_accept(st, a->listener)) != DP_CONN_INVALID) {
-		a->ctr[FMX_ACCEPTED]++;
-		struct dp_tcp_info info;
-		if (dp_tcp_get_info(st, h, &info) != 0) {
-			dp_tcp_abort(st, h);
-			continue;
+	if (m->id >= a->cfg->n_sessions) {
+		rte_pktmbuf_free(m->m);
+		return;
+	}
+	struct fmx_mconn *mc = &a->mvenues[m->id];
+	/* Events of an earlier attempt, or of a connection the multiplexer closed already. */
+	bool current = m->gen == mc->gen && mc->open && !mc->closing;
+	switch (m->type) {
+	case FMX_EV_CONNECTED:
+		if (current && !mc->established) {
+			mc->established = true;
+			ctl_mux_venue_connected(a->mux, m->id, a->now_ns);
 		}
-		struct fmx_conn *c = slot_take(a);
-		if (c == NULL) {
-			a->ctr[FMX_REFUSED_NO_SLOT]++;
-			dp_tcp_abort(st, h);
-			continue;
+		break;
+	case FMX_EV_DATA:
+		if (current)
+			mux_data(a, m, mc);
+		else
+			rte_pktmbuf_free(m->m);
+		break;
+	case FMX_EV_CLOSED:
+		if (current) {
+			char buf[FMX_WHY_MAX];
+			snprintf(mc->why, sizeof(mc->why), "%s", close_reason(m, buf, sizeof(buf)));
+			mc->closing = true;
+			mark_report(a, mc);
 		}
-		c->h = h;
-		c->used = true;
-		live_add(a, c);
-		c->closing = false;
-		c->established = true;
-		dp_tcp_set_user(st, h, c);
-		ctl_mux_client_accepted(a->mux, c->id, info.remote_ip, a->now_ns);
+		break;
+	default:
+		rte_pktmbuf_free(m->m);
+		break;
 	}
 }
 
-static void on_event(struct fmx_app *a, const struct dp_event *ev)
+/* While commands wait for room toward a side, input waits too: the multiplexer's answers
+ * would only pile up. */
+static bool mux_blocked(const struct fmx_app *a)
 {
-	struct fmx_conn *c = ev->user;
-	/* Slots are reused once a handle is given back: an event for the old handle must not
-	 * reach the new connection. */
-	if (c == NULL || !c->used || c->h != ev->conn)
-		return;
-	if (ev->flags & DP_EV_CONNECTED && c->kind == FMX_VENUE && !c->established) {
-		c->established = true;
-		ctl_mux_venue_connected(a->mux, c->id, a->now_ns);
-		fmx_settle(a);
-	}
-	if (ev->flags & (DP_EV_READABLE | DP_EV_PEER_FIN | DP_EV_CLOSED)) {
-		conn_recv(a, c);
-		fmx_settle(a);
-	}
-	if (!c->used || c->h != ev->conn)
-		return;
-	if (ev->flags & DP_EV_WRITABLE)
-		backlog_flush(c);
-	if (!c->used || c->h != ev->conn)
-		return;
-	bool closed = ev->flags & DP_EV_CLOSED;
-	bool fin = (ev->flags & DP_EV_PEER_FIN) || dp_tcp_peer_closed(c->side->st, c->h);
-	if (!closed && !fin)
-		return;
-	if (c->closing) {
-		/* We closed it first; the peer's FIN or reset ends it. */
-		if (closed)
-			conn_release(c, false);
-		return;
-	}
-	if (c->kind == FMX_VENUE && !c->established)
-		a->ctr[FMX_VENUE_CONNECT_FAILS]++;
-	snprintf(c->why, sizeof(c->why), "%s", closed ? close_reason(ev->err) :
-							close_reason(0));
-	mark_report(c);
-	if (closed)
-		conn_release(c, false);
-	else
-		conn_close(c); /* answer the peer's FIN with ours after what is queued */
-	fmx_settle(a);
+	for (unsigned i = 0; i < a->n_sides; i++)
+		if (a->sides[i].to_side.n)
+			return true;
+	return false;
 }
 
-static unsigned side_events(struct fmx_app *a, struct fmx_side *s)
+unsigned fmx_mux_work(struct fmx_app *a)
 {
-	struct dp_event ev[FMX_BURST];
-	unsigned n, work = 0;
-	while ((n = dp_stack_events(s->st, ev, FMX_BURST)) > 0) {
-		for (unsigned i = 0; i < n; i++) {
-			if (s == a->cs && ev[i].conn == a->listener)
-				accept_all(a);
-			else
-				on_event(a, &ev[i]);
+	struct fmx_msg msgs[FMX_BURST];
+	unsigned work = fmx_mux_flush(a);
+	for (unsigned i = 0; i < a->n_sides; i++) {
+		struct fmx_side *s = &a->sides[i];
+		unsigned n;
+		while (work < FMX_MUX_BUDGET && !mux_blocked(a) &&
+		       (n = fmx_take(&s->to_mux, msgs, FMX_BURST)) > 0) {
+			for (unsigned k = 0; k < n; k++) {
+				if (msgs[k].kind == FMX_CLIENT)
+					mux_client_msg(a, &msgs[k]);
+				else
+					mux_venue_msg(a, &msgs[k]);
+				fmx_settle(a);
+			}
+			work += n;
 		}
-		work += n;
 	}
-	fmx_settle(a);
-	return work;
+	return work + fmx_mux_flush(a);
 }
 
-/* ------------------------------------------------------------------------------------------
- * Agents
- * ---------------------------------------------------------------------------------------- */
-
-static unsigned side_tx(struct fmx_side *s)
-{
-	struct rte_mbuf *pkts[FMX_BURST];
-	unsigned work = 0, k;
-	while ((k = dp_stack_tx_burst(s->st, pkts, FMX_BURST)) > 0) {
-		uint16_t sent = dp_port_tx(&s->port, 0, pkts, (uint16_t)k);
-		/* A full TX ring: TCP retransmits what was lost, so dropping is correct. */
-		for (unsigned i = sent; i < k; i++)
-			rte_pktmbuf_free(pkts[i]);
-		work += k;
-		if (sent < k)
-			break;
-	}
-	return work;
-}
-
-unsigned fmx_side_work(void *arg, uint64_t now_us)
-{
-	struct fmx_side *s = arg;
-	struct fmx_app *a = s->app;
-	struct rte_mbuf *pkts[FMX_BURST];
-	unsigned work = 0;
-	uint16_t n = dp_port_rx(&s->port, 0, pkts, FMX_BURST);
-	if (n) {
-		s->rx_tsc = rte_rdtsc();
-		work += dp_stack_rx_burst(s->st, now_us, pkts, n);
-	}
-	work += dp_stack_poll(s->st, now_us);
-	work += side_events(a, s);
-	work += side_tx(s);
-	return work;
-}
-
-unsigned fmx_tx_all(struct fmx_app *a)
+unsigned fmx_mux_flush(struct fmx_app *a)
 {
 	unsigned work = 0;
 	for (unsigned i = 0; i < a->n_sides; i++)
-		work += side_tx(&a->sides[i]);
+		work += fmx_outbox_flush(&a->sides[i].to_side);
 	return work;
-}
-
-unsigned fmx_flush(struct fmx_app *a)
-{
-	unsigned work = 0;
-	/* Downwards: a connection that finishes closing leaves the dense list by swapping the
-	 * last one (already visited) into its place. */
-	for (uint32_t i = a->n_live; i-- > 0;) {
-		if (i >= a->n_live)
-			continue;
-		struct fmx_conn *c = &a->clients[a->live[i]];
-		if (c->bl_n)
-			work += backlog_flush(c);
-	}
-	for (uint32_t i = 0; i < a->cfg->n_sessions; i++)
-		if (a->venues[i].used && a->venues[i].bl_n)
-			work += backlog_flush(&a->venues[i]);
-	fmx_settle(a);
-	return work + fmx_tx_all(a);
 }
 
 unsigned fmx_pending_out(const struct fmx_app *a)
 {
 	unsigned n = 0;
-	for (uint32_t i = 0; i < a->n_live; i++)
-		n += a->clients[a->live[i]].bl_n;
-	for (uint32_t i = 0; i < a->cfg->n_sessions; i++)
-		n += a->venues[i].bl_n;
-	for (unsigned i = 0; i < a->n_sides; i++)
-		n += dp_stack_tx_pending(a->sides[i].st);
+	for (unsigned i = 0; i < a->n_sides; i++) {
+		const struct fmx_side *s = &a->sides[i];
+		n += fmx_outbox_count(&s->to_side);
+		n += atomic_load_explicit(&s->pending_pub, memory_order_acquire);
+	}
 	return n;
-}
-
-void fmx_release_all(struct fmx_app *a)
-{
-	while (a->n_live)
-		conn_release(&a->clients[a->live[a->n_live - 1]], false);
-	for (uint32_t i = 0; i < a->cfg->n_sessions; i++)
-		if (a->venues[i].used)
-			conn_release(&a->venues[i], false);
 }

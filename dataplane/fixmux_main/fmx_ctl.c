@@ -125,7 +125,7 @@ static void h_status(struct fmx_app *a, char *params)
 
 static unsigned venue_backlog(const struct fmx_app *a, uint32_t vs)
 {
-	return a->venues[vs].used ? a->venues[vs].bl_n : 0;
+	return atomic_load_explicit(&a->venues[vs].bl_pub, memory_order_relaxed);
 }
 
 static void h_sessions(struct fmx_app *a, char *params)
@@ -185,8 +185,8 @@ static void h_stats(struct fmx_app *a, char *params)
 	for (int i = 0; i < CTL_MUX__COUNTERS; i++)
 		put('u', ctl_mux_counter_names[i], "%" PRIu64,
 		    ctl_mux_counter(a->mux, (enum ctl_mux_counter)i));
-	for (int i = 0; i < FMX__COUNTERS; i++)
-		put('u', fmx_counter_names[i], "%" PRIu64, a->ctr[i]);
+	for (unsigned i = 0; i < FMX_ALL_COUNTERS; i++)
+		put('u', fmx_counter_names[i], "%" PRIu64, fmx_counter(a, i));
 	/* Each port's device counters (rte_eth_stats), under "port_<side>_<counter>". */
 	for (unsigned s = 0; s < a->n_sides; s++) {
 		struct rte_eth_stats es;

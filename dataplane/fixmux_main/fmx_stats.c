@@ -52,8 +52,8 @@ void fmx_stats_write(struct fmx_app *a)
 	for (int i = 0; i < CTL_MUX__COUNTERS; i++)
 		fprintf(f, "  \"%s\": %" PRIu64 ",\n", ctl_mux_counter_names[i],
 			ctl_mux_counter(a->mux, (enum ctl_mux_counter)i));
-	for (int i = 0; i < FMX__COUNTERS; i++)
-		fprintf(f, "  \"%s\": %" PRIu64 ",\n", fmx_counter_names[i], a->ctr[i]);
+	for (unsigned i = 0; i < FMX_ALL_COUNTERS; i++)
+		fprintf(f, "  \"%s\": %" PRIu64 ",\n", fmx_counter_names[i], fmx_counter(a, i));
 	/* Each stack's counters under "<side>_<counter>" (side: client, venue or shared). */
 	for (unsigned s = 0; s < a->n_sides; s++) {
 		uint64_t sc[DP_CTR_COUNT];

@@ -4,9 +4,9 @@
  *
  * The configuration (docs/configuration.md) names the client-side and venue-side DPDK ports
  * by device name (net_tap0, a PCI address, ...); virtual devices come from the caller's EAL
- * options (--vdev net_tap0,iface=fmxc0 ...). One poll loop on the main lcore runs every role:
- * the client side, the venue side and the control work (see docs/architecture.md, "The fixmux
- * process").
+ * options (--vdev net_tap0,iface=fmxc0 ...). The multiplexer and the control work run on the
+ * main lcore; the client and venue sides run there too, or on the lcores [appliance] cores
+ * gives them when the EAL enables those (see docs/architecture.md, "The fixmux process").
  *
  *   --config FILE      required
  *   --duration S       shut down (as on SIGTERM) after S seconds
@@ -172,6 +172,8 @@ static void side_open(struct fmx_app *a, struct fmx_side *s, const char *what, c
 	sc.socket_id = SOCKET_ID_ANY;
 	sc.max_conns = max_conns;
 	sc.max_backlog = LISTEN_BACKLOG;
+	/* The stack and the port are the side's lcore's; the multiplexer's lcore writes into
+	 * the pool too (copies it sends), which rte_mempool allows from any lcore. */
 	s->st = dp_stack_create(&sc, err, sizeof(err));
 	if (s->st == NULL)
 		die(1, "%s stack: %s", what, err);
@@ -192,12 +194,26 @@ unsigned fmx_clock_work(void *arg, uint64_t now_us)
 	return 0;
 }
 
+static void stop_loops(struct fmx_app *a)
+{
+	dp_lcore_stop(&a->loop);
+	for (unsigned i = 0; i < a->n_sides; i++)
+		dp_lcore_stop(&a->sides[i].loop);
+}
+
+static unsigned mux_work(void *arg, uint64_t now_us)
+{
+	(void)now_us;
+	return fmx_mux_work(arg);
+}
+
 static unsigned control_work(void *arg, uint64_t now_us)
 {
 	struct fmx_app *a = arg;
-	/* What the other side's work queued in this iteration leaves now, not one idle back-off
-	 * later. */
-	unsigned work = fmx_tx_all(a);
+	/* Commands it posts (heartbeats, resends, Logouts) count as work, so that the loop does
+	 * not idle before the sides have taken them. */
+	uint64_t posts = a->posts;
+	unsigned work = 0;
 	if (!a->stopping && (stop_signal || (a->duration_us && now_us - a->start_us >=
 								  a->duration_us))) {
 		a->stopping = true;
@@ -222,11 +238,13 @@ static unsigned control_work(void *arg, uint64_t now_us)
 				a->stop_started_us = now_us; /* now the flush timeout */
 		}
 		fmx_settle(a);
-		work += a->stopping ? fmx_flush(a) : fmx_tx_all(a);
+		if (a->stopping)
+			atomic_store_explicit(&a->flush_sides, true, memory_order_relaxed);
+		work += fmx_mux_flush(a);
 	}
 	if (a->mux_down && (fmx_pending_out(a) == 0 ||
 			    now_us - a->stop_started_us >= FLUSH_TIMEOUT_US))
-		dp_lcore_stop(&a->loop);
+		stop_loops(a);
 	if (now_us - a->last_stats_us >= STATS_EVERY_US) {
 		a->last_stats_us = now_us;
 		if (a->log_level >= FMX_LOG_INFO)
@@ -236,7 +254,45 @@ static unsigned control_work(void *arg, uint64_t now_us)
 		a->last_stats_file_us = now_us;
 		fmx_stats_write(a);
 	}
-	return work;
+	return work + (unsigned)(a->posts - posts);
+}
+
+/* Chooses each side's lcore from [appliance] cores (the first lcore of its role). Every role
+ * stays on the main lcore when the key is empty or names an lcore the EAL did not enable
+ * (the layout is then reported, not imposed: a one-core run of a configuration written for a
+ * larger machine). The control role (the multiplexer) is the main lcore's: it is the thread
+ * that serves the telemetry mailbox and the signals. */
+static void place_sides(struct fmx_app *a, const struct dp_role_map *roles, const char *spec,
+			const char *config, char *layout, size_t cap)
+{
+	unsigned main_lcore = rte_lcore_id();
+	unsigned lc[DP_ROLE_COUNT];
+	bool apply = spec[0] != '\0';
+	for (int r = 0; r < DP_ROLE_COUNT; r++) {
+		unsigned l = main_lcore;
+		if (dp_roles_lcores(roles, (enum dp_role)r, &l, 1) == 0)
+			l = main_lcore;
+		if (l >= RTE_MAX_LCORE || !rte_lcore_is_enabled(l))
+			apply = false;
+		lc[r] = l;
+	}
+	if (apply && lc[DP_ROLE_CONTROL] != main_lcore)
+		die(1, "%s: [appliance] cores: control:%u, but the control role runs on the main "
+		       "lcore (the first of the EAL's -l), %u", config, lc[DP_ROLE_CONTROL],
+		    main_lcore);
+	if (apply && a->cs == a->vs && lc[DP_ROLE_CLIENT] != lc[DP_ROLE_VENUE])
+		die(1, "%s: [appliance] cores: client_port and venue_port are one device, which has "
+		       "one stack: the client and venue roles must share an lcore", config);
+	a->cs->lcore = apply ? lc[DP_ROLE_CLIENT] : main_lcore;
+	if (a->vs != a->cs)
+		a->vs->lcore = apply ? lc[DP_ROLE_VENUE] : main_lcore;
+	a->multi_lcore = a->cs->lcore != main_lcore || a->vs->lcore != main_lcore;
+	if (!apply)
+		snprintf(layout, cap, "every role on lcore %u%s", main_lcore,
+			 spec[0] ? " (an lcore of the layout is not enabled by the EAL)" : "");
+	else
+		snprintf(layout, cap, "client side on lcore %u, venue side on lcore %u, control on "
+			 "lcore %u", a->cs->lcore, a->vs->lcore, main_lcore);
 }
 
 int main(int argc, char **argv)
@@ -286,8 +342,7 @@ int main(int argc, char **argv)
 		       "which has one stack and one next hop: client_gateway and venue_gateway "
 		       "must be equal (or only one given)", o.config);
 
-	/* The role layout is checked now, though this version runs every role on the main lcore
-	 * (see the loop below). */
+	/* The role layout is checked now; it is applied once the EAL says which lcores exist. */
 	struct dp_role_map roles;
 	memset(&roles, 0, sizeof(roles));
 	if (ac->cores[0] != '\0' && dp_roles_parse(&roles, ac->cores, err, sizeof(err)) != 0)
@@ -315,8 +370,12 @@ int main(int argc, char **argv)
 			  ac->venue_gateway, side_conns(&a, false, true));
 		a.vs = &a.sides[1];
 	}
-	if (fmx_conns_init(&a) != 0)
-		die(1, "out of memory (%u client connection slots)", a.n_clients);
+	a.cs->clients = true;
+	a.vs->venues = true;
+	if (fmx_conns_init(&a, err, sizeof(err)) != 0)
+		die(1, "%s", err);
+	char layout[160];
+	place_sides(&a, &roles, ac->cores, o.config, layout, sizeof(layout));
 
 	a.start_us = a.last_stats_us = a.last_stats_file_us = a.last_poll_us = dp_lcore_now_us();
 	fmx_clock_work(&a, a.start_us);
@@ -346,33 +405,66 @@ int main(int argc, char **argv)
 	dp_lcore_loop_init(&a.loop, &idle);
 	snprintf(a.idle_spec, sizeof(a.idle_spec), "%s", idle_names[ac->idle]);
 	fmx_ctl_register(&a);
-	/* One lcore carries every role on this build: the agents are the roles' units of work
-	 * (client side, venue side, control), so splitting them over lcores later means giving
-	 * each lcore its own agents and putting rings between them (docs/architecture.md). */
+	/* The agents are the roles' units of work. On the main lcore: the clock, the sides that
+	 * share it, the multiplexer (the sides' messages into ctl_mux), the shared sides'
+	 * commands and TX again, so that what the multiplexer forwarded leaves in the same
+	 * iteration and before control (timers, journal syncs, shutdown, statistics,
+	 * fixmuxctl), which may take milliseconds: a message the journals say was sent should be
+	 * on the wire as soon as possible. A side with an lcore of its own
+	 * runs its whole agent there, in its own loop with that lcore's idle strategy. Both
+	 * layouts go through the same rings (docs/architecture.md, "Cores"). */
+	unsigned main_lcore = rte_lcore_id();
 	dp_lcore_add(&a.loop, "clock", fmx_clock_work, &a);
 	for (unsigned i = 0; i < a.n_sides; i++)
-		dp_lcore_add(&a.loop, a.sides[i].what, fmx_side_work, &a.sides[i]);
+		if (a.sides[i].lcore == main_lcore)
+			dp_lcore_add(&a.loop, a.sides[i].what, fmx_side_work, &a.sides[i]);
+	dp_lcore_add(&a.loop, "mux", mux_work, &a);
+	for (unsigned i = 0; i < a.n_sides; i++)
+		if (a.sides[i].lcore == main_lcore)
+			dp_lcore_add(&a.loop, a.sides[i].what, fmx_side_out_work, &a.sides[i]);
 	dp_lcore_add(&a.loop, "control", control_work, &a);
+	/* Sides elsewhere: one loop per lcore (the first side's), carrying every side there. */
+	for (unsigned i = 0; i < a.n_sides; i++) {
+		struct fmx_side *s = &a.sides[i];
+		if (s->lcore == main_lcore)
+			continue;
+		struct fmx_side *owner = s;
+		for (unsigned k = 0; k < i; k++)
+			if (a.sides[k].lcore == s->lcore)
+				owner = &a.sides[k];
+		if (owner == s)
+			dp_lcore_loop_init(&s->loop, dp_roles_idle(&roles, s->lcore, &idle));
+		dp_lcore_add(&owner->loop, s->what, fmx_side_work, s);
+	}
 
 	char ip1[INET_ADDRSTRLEN], ip2[INET_ADDRSTRLEN];
 	printf("fixmux: listening on %s:%u (%s port %s), venues from %s (%s port %s); "
-	       "%u venue session(s), %u user(s); every role on lcore %u (cores = %s: one lcore "
-	       "in this version), idle %s\n",
+	       "%u venue session(s), %u user(s); %s (cores = %s), idle %s\n",
 	       ip_str(a.cs->ip, ip1, sizeof(ip1)), ac->listen_port, a.cs->what, a.cs->port.name,
 	       ip_str(a.vs->ip, ip2, sizeof(ip2)), a.vs->what, a.vs->port.name, cfg.n_sessions,
-	       cfg.n_users, rte_lcore_id(), ac->cores[0] ? ac->cores : "-", idle_names[ac->idle]);
+	       cfg.n_users, layout, ac->cores[0] ? ac->cores : "-", idle_names[ac->idle]);
 	fflush(stdout);
 
+	for (unsigned i = 0; i < a.n_sides; i++)
+		if (a.sides[i].loop.n_agents > 0 &&
+		    rte_eal_remote_launch(dp_lcore_run, &a.sides[i].loop, a.sides[i].lcore) != 0)
+			die(1, "cannot start lcore %u", a.sides[i].lcore);
 	dp_lcore_run(&a.loop);
+	stop_loops(&a);
+	rte_eal_mp_wait_lcore();
 
 	fmx_stats_line(&a);
 	fmx_stats_write(&a);
-	fmx_release_all(&a);
-	/* Let the FINs of the connections just given back out before the ports go away. */
-	for (int i = 0; i < 100 && fmx_pending_out(&a); i++) {
+	/* One thread from here on. Let the FINs of the connections given back out before the
+	 * ports go away. */
+	for (unsigned i = 0; i < a.n_sides; i++)
+		fmx_side_release(&a.sides[i]);
+	for (int i = 0; i < 100; i++) {
+		unsigned left = 0;
 		for (unsigned s = 0; s < a.n_sides; s++)
-			dp_stack_poll(a.sides[s].st, dp_lcore_now_us());
-		fmx_flush(&a);
+			left += fmx_side_drain(&a.sides[s], dp_lcore_now_us());
+		if (left == 0)
+			break;
 	}
 	ctl_mux_destroy(a.mux); /* flushes and closes the journals */
 	/* Every stack before any port: a stack may still hold mbufs of the other port's pool

@@ -6,7 +6,8 @@
 if(TARGET fixmux AND TARGET fixmux-venue-sim AND TARGET fixmux-passwd)
   # two-ports: the canonical topology; one-port: one device and one stack for both sides.
   # security: the same set-up, running only the protection phase (flood, logon storm).
-  foreach(mode two-ports one-port security)
+  # two-lcores: two-ports with the sides on lcore 1 and the multiplexer on lcore 0 (EAL -l 0,1).
+  foreach(mode two-ports one-port security two-lcores)
     add_test(NAME fixmux_e2e/users_${mode}
              COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/run_e2e.sh
                      $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-venue-sim>
@@ -31,5 +32,13 @@ if(TARGET fixmux AND TARGET fixmux-venue-sim)
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/many_users.sh
                    $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-venue-sim> 300)
   set_tests_properties(fixmux_e2e/many_users PROPERTIES
+      RUN_SERIAL TRUE LABELS e2e TIMEOUT 120 SKIP_RETURN_CODE 77)
+  # the same with the client side on lcore 0 beside the multiplexer and the venue side on
+  # lcore 1 (idle sleep there)
+  add_test(NAME fixmux_e2e/many_users_two_lcores
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fixmux_e2e/many_users.sh
+                   $<TARGET_FILE:fixmux> $<TARGET_FILE:fixmux-venue-sim> 300
+                   0,1 client:0,venue:1,control:0 sleep)
+  set_tests_properties(fixmux_e2e/many_users_two_lcores PROPERTIES
       RUN_SERIAL TRUE LABELS e2e TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()

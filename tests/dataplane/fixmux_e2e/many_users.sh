@@ -88,6 +88,11 @@ ip netns exec "$NS" "$FIXMUX" --no-huge --no-shconf --no-pci --no-telemetry -l "
 	>"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
 FMX_PID=$!
 wait_listening "$FMX_PID" "$WORK/fixmux.out" || fail "fixmux did not start within 10 s"
+if [ -n "$CORES" ]; then
+	grep -q "client side on lcore" "$WORK/fixmux.out" ||
+		fail "the layout $CORES was not applied: $(head -n1 "$WORK/fixmux.out")"
+	echo "ok: $(grep -o 'client side on lcore [^(]*' "$WORK/fixmux.out")"
+fi
 
 configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
 configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24

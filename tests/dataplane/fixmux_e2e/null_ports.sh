@@ -62,4 +62,28 @@ rc=0
 grep -q "\[appliance\] client_port 'net_null7'" "$WORK/err" ||
 	fail "unknown port: message: $(grep -v '^EAL' "$WORK/err")"
 echo "ok: unknown port: exit 1, $(grep "client_port" "$WORK/err")"
+# the lcore layout: with -l 0,1 it is applied (and said), except what cannot be: the
+# multiplexer elsewhere than on the main lcore; with -l 0 the default layout is only reported
+EAL2=(--no-huge --no-shconf --no-pci --no-telemetry -l 0,1 -m 256 --file-prefix="fixmux_null_$$"
+	--vdev=net_null0 --vdev=net_null1)
+ini net_null0 | sed 's/^listen_port = 9878/listen_port = 9878\ncores = client:1,venue:1,control:1/' \
+	>"$WORK/ctl1.ini"
+rc=0
+"$FIXMUX" "${EAL2[@]}" -- --config "$WORK/ctl1.ini" >"$WORK/out" 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 1 ] || fail "control on lcore 1: exit $rc, wanted 1"
+grep -q "\[appliance\] cores: control:1, but the control role runs on the main lcore" \
+	"$WORK/err" || fail "control on lcore 1: message: $(grep -v '^EAL' "$WORK/err")"
+echo "ok: control off the main lcore: exit 1"
+ini net_null0 | sed 's/^listen_port = 9878/listen_port = 9878\ncores = client:0,venue:1,control:0/' \
+	>"$WORK/lc.ini"
+rc=0
+"$FIXMUX" "${EAL2[@]}" -- --config "$WORK/lc.ini" --duration 1 >"$WORK/out" 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 0 ] || fail "two lcores: exit $rc: $(tail -5 "$WORK/err")"
+grep -q "client side on lcore 0, venue side on lcore 1, control on lcore 0" "$WORK/out" ||
+	fail "two lcores: start-up line: $(head -n1 "$WORK/out")"
+echo "ok: two lcores: the venue side on lcore 1, exit 0 after --duration"
+grep -q "every role on lcore 0 (an lcore of the layout is not enabled by the EAL)" \
+	<("$FIXMUX" "${EAL[@]}" -- --config "$WORK/ok.ini" --duration 1 2>/dev/null) ||
+	fail "-l 0 with the default layout: not reported"
+echo "ok: -l 0 with the default layout: every role on lcore 0, said so"
 echo "PASS: fixmux on net_null ports"

@@ -25,10 +25,18 @@ FIXMUX=$1
 VSIM=$2
 PASSWD=$3
 MODE=${4:-two-ports}
+LCORES=0 CORES=
 case "$MODE" in
 two-ports)
 	VDEVS=(--vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0)
 	VENUE_PORT=net_tap1 VENUE_ADDR=198.18.1.2/24 VENUE_IP=198.18.1.1
+	;;
+two-lcores)
+	# the two-ports topology and checks, with the client and venue sides on lcore 1 and the
+	# multiplexer on lcore 0, talking through the rings
+	VDEVS=(--vdev=net_tap0,iface=fmxc0 --vdev=net_tap1,iface=fmxv0)
+	VENUE_PORT=net_tap1 VENUE_ADDR=198.18.1.2/24 VENUE_IP=198.18.1.1
+	LCORES=0,1 CORES="client:1,venue:1,control:0"
 	;;
 security)
 	# the two-ports topology, running only the protection phase (flood, logon storm)
@@ -40,7 +48,7 @@ one-port)
 	VENUE_PORT=net_tap0 VENUE_ADDR=198.18.0.2/24 VENUE_IP=198.18.0.1
 	;;
 *)
-	echo "usage: run_e2e.sh FIXMUX VENUE_SIM PASSWD [two-ports|one-port]" >&2
+	echo "usage: run_e2e.sh FIXMUX VENUE_SIM PASSWD [two-ports|two-lcores|one-port|security]" >&2
 	exit 2
 	;;
 esac
@@ -92,6 +100,7 @@ listen_port = 9878
 store_dir = $WORK/store
 fsync = none
 idle = backoff
+${CORES:+cores = $CORES}
 
 logon_failures_per_min = 8
 
@@ -147,12 +156,17 @@ EOF
 
 # fixmux inside the namespace: its TAP devices are born there. Started by ip netns exec itself
 # (not through a shell function), so that $! is fixmux's pid and SIGTERM reaches it.
-ip netns exec "$NS" "$FIXMUX" --no-huge --no-shconf --no-pci --no-telemetry -l 0 -m 256 \
+ip netns exec "$NS" "$FIXMUX" --no-huge --no-shconf --no-pci --no-telemetry -l "$LCORES" -m 256 \
 	--file-prefix="fixmux_e2e_$$" "${VDEVS[@]}" -- \
 	--config "$WORK/fixmux.ini" --stats-file "$WORK/stats.json" \
 	>"$WORK/fixmux.out" 2>"$WORK/fixmux.err" &
 FMX_PID=$!
 wait_listening "$FMX_PID" "$WORK/fixmux.out" || fail "fixmux did not start within 10 s"
+if [ -n "$CORES" ]; then
+	grep -q "client side on lcore 1, venue side on lcore 1, control on lcore 0" \
+		"$WORK/fixmux.out" || fail "not on two lcores: $(head -n1 "$WORK/fixmux.out")"
+	echo "ok: sides on lcore 1, the multiplexer on lcore 0"
+fi
 
 configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
 [ "$MODE" = one-port ] || configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
@@ -218,7 +232,7 @@ vsim_start
 # Back-pressure toward users (two-ports only, to keep the one-port run short): a reader that
 # pauses is served from the send backlog in order; one that stops is reset on overflow.
 VENUE_LOGONS=4 FORWARDED=6
-if [ "$MODE" = two-ports ]; then
+if [ "$MODE" != one-port ]; then
 	"${USERS[@]}" --slow-reader || fail "slow readers"
 	VENUE_LOGONS=6 FORWARDED=$((6 + 90 + 4)) # the orders, frank's and gina's MarketDataRequests
 fi
