@@ -278,3 +278,68 @@ Test(parse_fast, byte_sum_matches_a_byte_loop_for_every_length_and_alignment)
 			guard_free(&g);
 		}
 }
+
+/* Filler for shifting the fields after it across the 64-byte blocks one byte at a time. */
+static const char filler[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+Test(parse_fast, equals_signs_inside_values_at_every_block_offset)
+{
+	/* FIX values may hold '=': the field's tag ends at the first '=' after its start and
+	 * the value runs to the SOH, '=' included. Runs of 1 to 70 '=' (longer than a block),
+	 * a value that is only '=', that starts or ends with '=', shifted over every offset of
+	 * the 64-byte blocks; each must parse, and the same way on both paths. */
+	static char spec[1024], run[80];
+	static const int runs[] = { 1, 2, 3, 15, 16, 17, 63, 64, 65, 70 };
+	for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
+		memset(run, '=', (size_t)runs[r]);
+		run[runs[r]] = '\0';
+		for (int k = 1; k <= 129; k++) {
+			snprintf(spec, sizeof(spec),
+				 HDR "58=%.*s|" "11=%s|55==X|1=a=|44=1.5|100=%sq|59=0|", k, filler,
+				 run, run);
+			size_t n = build(spec);
+			char what[48];
+			snprintf(what, sizeof(what), "run %d, filler %d", runs[r], k);
+			cr_assert_eq(agree(buf, n, CAP, what), FIX_OK, "%s", what);
+			struct fix_msg m = { .fields = ff, .cap = CAP };
+			cr_assert_eq(fix_parse(&m, buf, n), FIX_OK);
+			cr_assert_eq(m.nfields, 7 + 7 + 1, "%s", what);
+			cr_assert(ff[8].tag == 11 && ff[8].len == (uint32_t)runs[r] &&
+				  memcmp(ff[8].val, run, ff[8].len) == 0, "%s: 11", what);
+			cr_assert(ff[9].tag == 55 && ff[9].len == 2 && memcmp(ff[9].val, "=X", 2) == 0,
+				  "%s: 55", what);
+			cr_assert(ff[10].tag == 1 && ff[10].len == 2 && memcmp(ff[10].val, "a=", 2) == 0,
+				  "%s: 1", what);
+			cr_assert(ff[11].tag == 44 && ff[11].len == 3, "%s: 44", what);
+			cr_assert(ff[12].tag == 100 && ff[12].len == (uint32_t)runs[r] + 1, "%s: 100",
+				  what);
+			cr_assert_eq(m.dup_tag, 0);
+		}
+	}
+}
+
+Test(parse_fast, fields_without_tag_or_equals_at_every_block_offset)
+{
+	/* Fields that are only an SOH, only '=', only '=' signs, or a tag with no '=' before
+	 * the SOH (while a later field has one), shifted over every offset of the 64-byte
+	 * blocks: the message is refused with the same error and err_tag on both paths, and
+	 * never taken as well-formed. */
+	static const char *const bad[] = {
+		"|", "||", "=|", "==|", "===x|", "=5|", "58|", "58|55=X|", "5a=1|", "58=x||",
+	};
+	static char spec[1024];
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++)
+		for (int k = 1; k <= 129; k++) {
+			snprintf(spec, sizeof(spec), HDR "58=%.*s|11=A|%s55=EUR/USD|", k, filler,
+				 bad[b]);
+			size_t n = build(spec);
+			char what[64];
+			snprintf(what, sizeof(what), "\"%s\" after filler %d", bad[b], k);
+			int rc = agree(buf, n, CAP, what);
+			cr_assert_neq(rc, FIX_OK, "%s", what);
+			cr_assert(rc == FIX_E_NO_EQUALS || rc == FIX_E_BAD_TAG, "%s: %s", what,
+				  fix_strerror(rc));
+		}
+}
