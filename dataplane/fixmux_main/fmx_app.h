@@ -88,6 +88,8 @@ static inline void fmx_hist_record(struct fmx_hist *h, uint64_t v)
 /* The highest value of the bucket holding the p-th fraction of the recorded values
  * (0 < p <= 1); 0 when empty. */
 uint64_t fmx_hist_percentile(const struct fmx_hist *h, double p);
+/* dst += src (the sides' histograms of one direction, for reading). */
+void fmx_hist_merge(struct fmx_hist *dst, const struct fmx_hist *src);
 
 struct fmx_app;
 
@@ -206,6 +208,9 @@ struct fmx_side {
 	uint64_t ctr[FMX_S__COUNTERS];
 	/* published for the multiplexer's lcore: backlogged chains plus packets not yet sent */
 	_Atomic uint32_t pending_pub;
+	/* internal latency of what this side sends (FMX_CMD_SEND's tsc: the RX burst that
+	 * brought the forwarded message); written here only, read by fixmuxctl's latency */
+	struct fmx_hist lat[FMX_LAT__DIRS];
 	struct dp_lcore_loop loop; /* used when the side has an lcore of its own */
 };
 
@@ -278,10 +283,9 @@ struct fmx_app {
 	bool shutdown_timed_out;
 	/* latency: the direction of the bytes being handed to the multiplexer (set around
 	 * ctl_mux_*_bytes: 0 = none, else 1 + the kind of the receiving connection), and the
-	 * receiving side's burst time */
+	 * receiving side's burst time, which forwarded copies carry to the other side */
 	unsigned lat_from;
 	uint64_t lat_rx_tsc;
-	struct fmx_hist lat[FMX_LAT__DIRS];
 	/* operations (fmx_ctl.c) */
 	const char *config_path;
 	int log_level;             /* enum fmx_log_level */

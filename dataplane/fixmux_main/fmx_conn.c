@@ -127,16 +127,14 @@ void fmx_conns_free(struct fmx_app *a)
  * Toward the sides
  * ---------------------------------------------------------------------------------------- */
 
-/* Internal latency: a copy of what arrived on one side, handed toward the other side within
- * the multiplexer call that the received bytes made (a reply to the sender itself, such as a
- * reject, is not a forwarded copy and is not counted). Measured from the RX burst that
- * carried the message's last byte. */
-static inline void lat_sent(struct fmx_app *a, enum fmx_kind to)
+/* Internal latency: a copy of what arrived on one side, sent toward the other side within
+ * the multiplexer call that the received bytes made, carries the TSC of the RX burst that
+ * brought the message's last byte; the destination side records the time when it hands the
+ * copy to its stack (a reply to the sender itself, such as a reject, is not a forwarded copy
+ * and carries 0). */
+static inline uint64_t lat_tsc(const struct fmx_app *a, enum fmx_kind to)
 {
-	if (a->lat_from == 1u + FMX_CLIENT && to == FMX_VENUE)
-		fmx_hist_record(&a->lat[FMX_LAT_CLIENT_TO_VENUE], rte_rdtsc() - a->lat_rx_tsc);
-	else if (a->lat_from == 1u + FMX_VENUE && to == FMX_CLIENT)
-		fmx_hist_record(&a->lat[FMX_LAT_VENUE_TO_CLIENT], rte_rdtsc() - a->lat_rx_tsc);
+	return a->lat_from == 1u + (to == FMX_VENUE ? FMX_CLIENT : FMX_VENUE) ? a->lat_rx_tsc : 0;
 }
 
 static void mark_report(struct fmx_app *a, struct fmx_mconn *mc)
@@ -185,7 +183,7 @@ static void mux_conn_failed(struct fmx_app *a, enum fmx_kind k, uint32_t id)
 /* Queues an mbuf chain toward the connection's side. */
 static int send_mbuf(struct fmx_app *a, enum fmx_kind k, uint32_t id, struct rte_mbuf *m)
 {
-	struct fmx_msg msg = {.type = FMX_CMD_SEND, .id = id, .m = m};
+	struct fmx_msg msg = {.type = FMX_CMD_SEND, .id = id, .m = m, .tsc = lat_tsc(a, k)};
 	if (k == FMX_VENUE)
 		msg.gen = a->mvenues[id].gen;
 	if (!post_cmd(a, k, &msg)) {
@@ -193,7 +191,6 @@ static int send_mbuf(struct fmx_app *a, enum fmx_kind k, uint32_t id, struct rte
 		mux_conn_failed(a, k, id);
 		return -1;
 	}
-	lat_sent(a, k);
 	return 0;
 }
 

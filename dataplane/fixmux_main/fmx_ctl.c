@@ -224,8 +224,14 @@ static void h_latency(struct fmx_app *a, char *params)
 	} pct[] = {{"p50_ns", .5},     {"p90_ns", .9},       {"p99_ns", .99},
 		   {"p99_9_ns", .999}, {"p99_99_ns", .9999}};
 	uint64_t hz = rte_get_tsc_hz();
+	/* Each side records what it sends; a side on another lcore may be adding to its
+	 * histogram meanwhile (counts only grow: a moment-old view). */
+	static struct fmx_hist merged;
 	for (int d = 0; d < FMX_LAT__DIRS; d++) {
-		const struct fmx_hist *h = &a->lat[d];
+		memset(&merged, 0, sizeof(merged));
+		for (unsigned s = 0; s < a->n_sides; s++)
+			fmx_hist_merge(&merged, &a->sides[s].lat[d]);
+		const struct fmx_hist *h = &merged;
 		put('S', "direction", "%s", fmx_lat_dir_names[d]);
 		put('U', "count", "%" PRIu64, h->n);
 		put('U', "min_ns", "%" PRIu64, h->n ? (uint64_t)((double)h->min * 1e9 / (double)hz) : 0);

@@ -16,6 +16,20 @@ static uint64_t bucket_high(unsigned i)
 	return ((m + 1) << (e - FMX_LAT_SUB_BITS)) - 1;
 }
 
+void fmx_hist_merge(struct fmx_hist *dst, const struct fmx_hist *src)
+{
+	if (src->n == 0)
+		return;
+	if (dst->n == 0 || src->min < dst->min)
+		dst->min = src->min;
+	if (src->max > dst->max)
+		dst->max = src->max;
+	dst->n += src->n;
+	dst->sum += src->sum;
+	for (unsigned i = 0; i < FMX_LAT_BUCKETS; i++)
+		dst->b[i] += src->b[i];
+}
+
 uint64_t fmx_hist_percentile(const struct fmx_hist *h, double p)
 {
 	if (h->n == 0)

@@ -157,29 +157,31 @@ static unsigned backlog_flush(struct fmx_side *s, struct fmx_conn *c)
 }
 
 /* Hands an mbuf chain to the stack, or to the backlog behind what waits there already (the
- * stream's order). The chain is the connection's from now on. */
-static void conn_queue(struct fmx_side *s, struct fmx_conn *c, struct rte_mbuf *m)
+ * stream's order). The chain is the connection's from now on: true, or false if the
+ * connection was reset. */
+static bool conn_queue(struct fmx_side *s, struct fmx_conn *c, struct rte_mbuf *m)
 {
 	if (c->bl_n == 0) {
 		int rc = dp_tcp_send(s->st, c->h, m);
 		if (rc == DP_TCP_OK)
-			return;
+			return true;
 		if (rc != DP_TCP_EAGAIN) {
 			rte_pktmbuf_free(m);
 			conn_fail(s, c, FMX_WHY_SEND_FAILED);
-			return;
+			return false;
 		}
 	}
 	if (c->bl_n == FMX_BACKLOG) {
 		rte_pktmbuf_free(m);
 		s->ctr[FMX_S_BACKLOG_OVERFLOWS]++;
 		conn_fail(s, c, FMX_WHY_BACKLOG_FULL);
-		return;
+		return false;
 	}
 	c->bl[(c->bl_head + c->bl_n) % FMX_BACKLOG] = m;
 	c->bl_n++;
 	bl_publish(c);
 	s->ctr[FMX_S_BACKLOGGED]++;
+	return true;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -229,8 +231,12 @@ static void side_command(struct fmx_side *s, const struct fmx_msg *m)
 		if (!current || !c->used || c->closing || c->gone_posted ||
 		    (c->kind == FMX_VENUE && !c->established))
 			rte_pktmbuf_free(m->m); /* the connection ended meanwhile */
-		else
-			conn_queue(s, c, m->m);
+		else if (conn_queue(s, c, m->m) && m->tsc != 0)
+			/* a forwarded copy: internal latency until it is the stack's (or waits in
+			 * the backlog) */
+			fmx_hist_record(&s->lat[c->kind == FMX_VENUE ? FMX_LAT_CLIENT_TO_VENUE :
+								   FMX_LAT_VENUE_TO_CLIENT],
+					rte_rdtsc() - m->tsc);
 		break;
 	case FMX_CMD_CLOSE:
 		if (current)
