@@ -169,6 +169,8 @@ static void side_open(struct fmx_app *a, struct fmx_side *s, const char *what, c
 	sc.netmask = net->prefix ? ~0u << (32 - net->prefix) : 0;
 	sc.gateway = gateway;
 	sc.pool = s->port.pool;
+	/* Checksums the port computes itself (none over net_ring/net_memif): software else. */
+	sc.tx_csum = s->port.csum;
 	sc.socket_id = SOCKET_ID_ANY;
 	sc.max_conns = max_conns;
 	sc.max_backlog = LISTEN_BACKLOG;

@@ -9,10 +9,11 @@
  *     RTE_PKTMBUF_HEADROOM + DP_MBUF_HEADROOM + frame
  * (independent of how big RTE_PKTMBUF_HEADROOM happens to be), and dp_mbuf_alloc_tx()
  * returns an mbuf whose data starts DP_MBUF_HEADROOM bytes after the buffer start. The stack
- * prepends its headers with rte_pktmbuf_prepend(); the FIX layer writes a rebuilt header into
- * the same headroom in front of a body. Received mbufs have RTE_PKTMBUF_HEADROOM plus the
- * network headers plus the old FIX header in front of the body; a rebuilt header that does
- * not fit there goes into a chained header segment (see ARCHITECTURE.md).
+ * never writes into an application's mbuf: it sends its own header mbuf (Ethernet, IPv4,
+ * TCP) chained to indirect mbufs that reference the payload (dp_stack.h). So the whole
+ * headroom is the FIX layer's: a received mbuf has RTE_PKTMBUF_HEADROOM plus the network
+ * headers plus the old FIX header in front of the body, where fixmux rewrites the header in
+ * place for forwarding (ctl_mux_*_segment).
  *
  * Checksums. dp_port_open() enables the IPv4 and TCP checksum offloads the device reports
  * in dev_info (tx_offload_capa / rx_offload_capa) unless the configuration forbids it, and
