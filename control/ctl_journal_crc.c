@@ -34,14 +34,14 @@ static uint32_t crc_sw(uint32_t crc, const uint8_t *p, size_t len)
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 
+/* Unaligned 8-byte loads cost nothing extra on x86-64, so there is no byte-wise run up to an
+ * aligned address (records start 4 bytes into an 8-aligned header); the tail takes 4, 2 and 1
+ * bytes at a time. The result is the same as byte by byte: crc32 of a little-endian word is
+ * crc32 of its bytes in order. */
 __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uint8_t *p,
 							   size_t len)
 {
 	uint64_t c = crc;
-	while (len && ((uintptr_t)p & 7)) {
-		c = _mm_crc32_u8((uint32_t)c, *p++);
-		len--;
-	}
 	while (len >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
@@ -49,9 +49,22 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uin
 		p += 8;
 		len -= 8;
 	}
-	while (len--)
-		c = _mm_crc32_u8((uint32_t)c, *p++);
-	return (uint32_t)c;
+	uint32_t c32 = (uint32_t)c;
+	if (len & 4) {
+		uint32_t w;
+		memcpy(&w, p, 4);
+		c32 = _mm_crc32_u32(c32, w);
+		p += 4;
+	}
+	if (len & 2) {
+		uint16_t w;
+		memcpy(&w, p, 2);
+		c32 = _mm_crc32_u16(c32, w);
+		p += 2;
+	}
+	if (len & 1)
+		c32 = _mm_crc32_u8(c32, *p);
+	return c32;
 }
 #endif
 

@@ -112,6 +112,15 @@ static inline struct ctl_jseg_ent *ctl_js_row(struct ctl_jstream *s, uint32_t i)
 {
 	return &s->tab[(s->tab_head + i) % s->max_segments];
 }
+/* The last row (tab_n >= 1): tab_head < max_segments and tab_n <= max_segments, so one
+ * conditional subtraction wraps it; the append path does without a division. */
+static inline struct ctl_jseg_ent *ctl_js_last(struct ctl_jstream *s)
+{
+	uint32_t k = s->tab_head + s->tab_n - 1;
+	if (k >= s->max_segments)
+		k -= s->max_segments;
+	return &s->tab[k];
+}
 
 /* Appends one record to the active segment, rotating first if it does not fit. The fast path:
  * a memcpy, the header, one CRC over header and payload, and the index/table bookkeeping. */
@@ -130,7 +139,8 @@ static inline int ctl_js_append(struct ctl_jstream *s, uint16_t type, uint64_t k
 	h->len = len;
 	h->type = type;
 	h->reserved = 0;
-	h->segno_lo = (uint32_t)ctl_js_row(s, s->tab_n - 1)->segno;
+	struct ctl_jseg_ent *e = ctl_js_last(s);
+	h->segno_lo = (uint32_t)e->segno;
 	h->key = key;
 	/* The crc is stored last: a process killed before this store leaves a record that fails
 	 * its check and is cut at recovery. (The call reads the fields from memory, so the
@@ -143,7 +153,6 @@ static inline int ctl_js_append(struct ctl_jstream *s, uint16_t type, uint64_t k
 		s->idx_n++;
 		s->next_granule = (off / CTL_J_GRANULE + 1) * CTL_J_GRANULE;
 	}
-	struct ctl_jseg_ent *e = ctl_js_row(s, s->tab_n - 1);
 	if (e->count++ == 0)
 		e->first_key = key;
 	e->last_key = key;

@@ -427,6 +427,23 @@ static void frame_stream(struct mux_rx *rx, const char *bytes, size_t len, frame
 	}
 }
 
+/* True when the first 32 bytes (at most len) hold "<SOH>35=<c><SOH>": a one-character MsgType,
+ * looked at before the session parses the message. Same answer as memmem of that pattern over
+ * the window, found from the few SOHs there (memchr) rather than at every byte. */
+static bool head_has_type(const char *msg, size_t len, char c)
+{
+	const char *end = msg + (len < 32 ? len : 32);
+	const char *p = msg;
+	while (end - p >= 6) {
+		p = memchr(p, FIX_SOH, (size_t)(end - p) - 5);
+		if (p == NULL)
+			return false;
+		if (p[1] == '3' && p[2] == '5' && p[3] == '=' && p[4] == c && p[5] == FIX_SOH)
+			return true;
+		p++;
+	}
+	return false;
+}
 struct client_frame_ctx {
 	struct ctl_mux *m;
 	uint32_t conn;
@@ -457,8 +474,7 @@ static void client_frame(void *arg, const char *msg, size_t len, bool garbled)
 		return;
 	}
 	/* MsgType is the third field: "35=5<SOH>" marks the user's orderly Logout. */
-	const char *t = memmem(msg, len < 32 ? len : 32, "\00135=5\001", 6);
-	if (t)
+	if (head_has_type(msg, len, '5'))
 		u->orderly = true;
 	ctl_session_on_bytes(u->s, c->now, msg, len);
 }
@@ -540,7 +556,7 @@ static void venue_frame(void *arg, const char *msg, size_t len, bool garbled)
 	 * it is also returned to the user whose message it refers to. Looked at before the
 	 * session runs: an application message may leave it with its header rewritten in place
 	 * (a Reject never does, being an admin message). */
-	bool reject = memmem(msg, len < 32 ? len : 32, "\00135=3\001", 6) != NULL;
+	bool reject = head_has_type(msg, len, '3');
 	uint64_t before = ctl_session_next_in(v->s);
 	ctl_session_on_bytes(v->s, c->now, msg, len);
 	if (reject && ctl_session_next_in(v->s) == before + 1) {

@@ -348,8 +348,12 @@ static uint16_t get_u16(const char *p)
 
 static void put_u64(char *p, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8); /* one store: the record's byte order is the machine's */
+#else
 	for (int i = 0; i < 8; i++)
 		p[i] = (char)(v >> (8 * i));
+#endif
 }
 
 static uint64_t get_u64(const char *p)

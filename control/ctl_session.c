@@ -122,6 +122,13 @@ struct ctl_session *ctl_session_create(const struct ctl_session_cfg *cfg,
 		return NULL;
 	}
 	s->nqueue = cfg->max_queue;
+	s->sender_len = (uint32_t)strlen(s->sender);
+	s->target_len = (uint32_t)strlen(s->target);
+	/* What fix_enc_begin leaves before 35= (8=<ver>|9=<room for the largest body length>|),
+	 * fixed for the session: the in-place path checks against it per message. */
+	char d[24];
+	s->enc_gap = 2 + strlen(fix_version_str(s->cfg.ver)) + 1 + 2 +
+		     (size_t)ctl_dec(d, s->out_cap) + 1;
 	fix_time_cache_init(&s->tc);
 	s->hbi_s = cfg->heartbeat_s;
 	if (store.ops->get_seqs(store.ctx, &s->next_in, &s->next_out) != 0) {
@@ -169,6 +176,7 @@ static void clear_queue(struct ctl_session *s)
 {
 	for (uint32_t i = 0; i < s->nqueue; i++)
 		s->queue[i].used = false;
+	s->nqueued = 0;
 }
 
 static void enter(struct ctl_session *s, enum ctl_state st, int64_t now)
@@ -282,6 +290,7 @@ static void queue_put(struct ctl_session *s, const struct fix_msg *m, bool consu
 		return;
 	}
 	free_slot->used = true;
+	s->nqueued++;
 	free_slot->consumed = consumed;
 	free_slot->seq = m->hdr.seq;
 	free_slot->len = consumed ? 0 : m->len;
@@ -289,9 +298,20 @@ static void queue_put(struct ctl_session *s, const struct fix_msg *m, bool consu
 		memcpy(free_slot->bytes, m->buf, m->len);
 }
 
+/* The slot may have been freed already (clear_queue from the message it held, a reset). */
+static void queue_free(struct ctl_session *s, struct ctl_qslot *q)
+{
+	if (q->used) {
+		q->used = false;
+		s->nqueued--;
+	}
+}
+
 static struct ctl_qslot *queue_lowest(struct ctl_session *s)
 {
 	struct ctl_qslot *best = NULL;
+	if (s->nqueued == 0)
+		return NULL; /* the usual case: every message in sequence, nothing to scan */
 	for (uint32_t i = 0; i < s->nqueue; i++) {
 		struct ctl_qslot *q = &s->queue[i];
 		if (q->used && (best == NULL || q->seq < best->seq))
@@ -346,7 +366,7 @@ static void drain(struct ctl_session *s, int64_t now)
 		if (q->seq < s->next_in || q->consumed) {
 			if (q->seq == s->next_in)
 				ctl_set_next_in(s, s->next_in + 1);
-			q->used = false;
+			queue_free(s, q);
 			continue;
 		}
 		struct fix_msg m = {.fields = s->fields_q, .cap = s->cfg.max_fields};
@@ -355,7 +375,7 @@ static void drain(struct ctl_session *s, int64_t now)
 			process(s, now, &m, FIX_OK, true);
 		else
 			ctl_set_next_in(s, s->next_in + 1);
-		q->used = false;
+		queue_free(s, q);
 	}
 	s->draining = false;
 	if (s->rr_active && s->next_in > s->rr_end)
@@ -407,8 +427,8 @@ static bool time_ok(const struct ctl_session *s, const struct fix_msg *m, int64_
 
 static bool compids_ok(const struct ctl_session *s, const struct fix_msg *m)
 {
-	return ctl_eq(ctl_hf(m, m->hdr.i_sender), s->target) &&
-	       ctl_eq(ctl_hf(m, m->hdr.i_target), s->sender);
+	return ctl_eqn(ctl_hf(m, m->hdr.i_sender), s->target, s->target_len) &&
+	       ctl_eqn(ctl_hf(m, m->hdr.i_target), s->sender, s->sender_len);
 }
 
 /* PossDupFlag=Y needs an OrigSendingTime not later than SendingTime. Returns false when the

@@ -86,9 +86,9 @@ void ctl_send_msg(struct ctl_session *s, int64_t now, const char *msg_type,
 	int sl = ctl_dec(seqs, seq);
 	size_t tl = fix_format_utc(&s->tc, now < 0 ? 0 : now, FIX_TIME_MS, now_s);
 	h[n++] = (struct ctl_hdr_field){34, seqs, (uint32_t)sl};
-	h[n++] = (struct ctl_hdr_field){49, s->sender, (uint32_t)strlen(s->sender)};
+	h[n++] = (struct ctl_hdr_field){49, s->sender, s->sender_len};
 	h[n++] = (struct ctl_hdr_field){52, now_s, (uint32_t)tl};
-	h[n++] = (struct ctl_hdr_field){56, s->target, (uint32_t)strlen(s->target)};
+	h[n++] = (struct ctl_hdr_field){56, s->target, s->target_len};
 	if (poss_dup) {
 		h[n++] = (struct ctl_hdr_field){43, "Y", 1};
 		h[n++] = (struct ctl_hdr_field){122, orig_time, (uint32_t)orig_len};
@@ -425,20 +425,31 @@ static bool place_extras(const struct fix_field *x, size_t n, struct fix_out_hea
 /* The length ctl_send_msg's encoder would need for h and a body of body_len bytes (its gap
  * is sized for the largest BodyLength the buffer could hold), mirroring fix_rewrite's sizes:
  * a message the copy path could not send is not sent in place either. */
+/* MsgType is kept NUL-terminated in 4 bytes: no call to strlen for at most 3 characters. */
+static size_t type_len(const char t[4])
+{
+	return t[0] == '\0' ? 0 : t[1] == '\0' ? 1 : t[2] == '\0' ? 2 : 3;
+}
+static size_t dec_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
 static bool fits_encoder(const struct ctl_session *s, const struct fix_out_header *h,
-			 size_t body_len)
+			 size_t type_len, size_t body_len)
 {
 	const size_t tl = 21; /* SendingTime at FIX_TIME_MS: YYYYMMDD-HH:MM:SS.sss */
-	char d[24];
-	size_t rest = 3 + strlen(h->msg_type) + 1 + 3 + (size_t)ctl_dec(d, h->seq) + 1 +
+	size_t rest = 3 + type_len + 1 + 3 + dec_len(h->seq) + 1 +
 		      3 + h->sender.len + 1 + 3 + tl + 1 + 3 + h->target.len + 1 + h->extra.len;
 	if (h->on_behalf_of.len != 0)
 		rest += 4 + h->on_behalf_of.len + 1;
 	if (h->deliver_to.len != 0)
 		rest += 4 + h->deliver_to.len + 1;
-	const char *bs = fix_version_str(s->cfg.ver);
-	size_t gap = 2 + strlen(bs) + 1 + 2 + (size_t)ctl_dec(d, s->out_cap) + 1;
-	return gap + rest + body_len + 7 <= s->out_cap;
+	return s->enc_gap + rest + body_len + 7 <= s->out_cap;
 }
 
 uint64_t ctl_session_forward_inplace(struct ctl_session *s, int64_t now, const struct fix_msg *m,
@@ -452,8 +463,8 @@ uint64_t ctl_session_forward_inplace(struct ctl_session *s, int64_t now, const s
 	struct fix_out_header h = {
 		.ver = s->cfg.ver,
 		.msg_type = m->hdr.msg_type,
-		.sender = {s->sender, strlen(s->sender)},
-		.target = {s->target, strlen(s->target)},
+		.sender = {s->sender, s->sender_len},
+		.target = {s->target, s->target_len},
 		.seq = seq,
 		.sending_time_ns = now < 0 ? 0 : now,
 		.precision = FIX_TIME_MS,
@@ -461,7 +472,8 @@ uint64_t ctl_session_forward_inplace(struct ctl_session *s, int64_t now, const s
 	};
 	char extra[FIX_MAX_REWRITE_HEADER];
 	if (!place_extras(hdr_extra, n_extra, &h, extra, sizeof(extra)) ||
-	    !fits_encoder(s, &h, m->hdr.trailer_off - m->hdr.body_off))
+	    !fits_encoder(s, &h, type_len(m->hdr.msg_type),
+			  m->hdr.trailer_off - m->hdr.body_off))
 		return 0;
 	char *msg;
 	size_t len;

@@ -27,6 +27,8 @@ struct ctl_session {
 	const struct fix_dict *dict;
 	char sender[CTL_COMPID_MAX];
 	char target[CTL_COMPID_MAX];
+	uint32_t sender_len;         /* strlen of sender and target, fixed at creation */
+	uint32_t target_len;
 	char appl_ver[8];
 	char user[CTL_COMPID_MAX];
 	char pass[CTL_COMPID_MAX];
@@ -58,11 +60,13 @@ struct ctl_session {
 
 	struct ctl_qslot *queue;
 	uint32_t nqueue;
+	uint32_t nqueued;            /* slots in use: with none, the queue is not scanned per message */
 	bool draining;
 
 	/* Scratch, allocated at creation. */
 	char *out;                   /* encode buffer, one message at a time */
 	size_t out_cap;
+	size_t enc_gap;              /* the encoder's gap before 35= with this out_cap and version */
 	struct fix_field *fields_in; /* on_bytes parse */
 	struct fix_field *fields_q;  /* queued message being replayed */
 	struct fix_field *fields_rs; /* stored message being resent */
@@ -112,6 +116,12 @@ static inline bool ctl_eq(const struct fix_field *f, const char *s)
 	size_t n = 0;
 	while (s[n] != '\0')
 		n++;
+	return f != NULL && f->len == n && __builtin_memcmp(f->val, s, n) == 0;
+}
+
+/* ctl_eq with the length known. */
+static inline bool ctl_eqn(const struct fix_field *f, const char *s, size_t n)
+{
 	return f != NULL && f->len == n && __builtin_memcmp(f->val, s, n) == 0;
 }
 
