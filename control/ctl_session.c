@@ -414,12 +414,34 @@ static bool get_time(const struct fix_msg *m, int16_t i, int64_t *ns)
 	return f != NULL && fix_get_utc_timestamp(f->val, f->len, ns) == FIX_OK;
 }
 
-static bool time_ok(const struct ctl_session *s, const struct fix_msg *m, int64_t now)
+/* SendingTime as nanoseconds. The messages of a burst carry the same text (millisecond
+ * precision), so the last one read is kept: the same bytes give the same value without
+ * parsing them again. Only valid timestamps are kept. */
+static bool sending_time(struct ctl_session *s, const struct fix_msg *m, int64_t *ns)
+{
+	const struct fix_field *f = ctl_hf(m, m->hdr.i_sending_time);
+	if (f == NULL)
+		return false;
+	if (f->len == s->st_len && memcmp(f->val, s->st_text, f->len) == 0) {
+		*ns = s->st_ns;
+		return true;
+	}
+	if (fix_get_utc_timestamp(f->val, f->len, ns) != FIX_OK)
+		return false;
+	if (f->len <= sizeof(s->st_text)) {
+		memcpy(s->st_text, f->val, f->len);
+		s->st_len = f->len;
+		s->st_ns = *ns;
+	}
+	return true;
+}
+
+static bool time_ok(struct ctl_session *s, const struct fix_msg *m, int64_t now)
 {
 	if (s->cfg.sending_time_tolerance_s == CTL_NO_TIME_CHECK)
 		return true;
 	int64_t t;
-	if (!get_time(m, m->hdr.i_sending_time, &t))
+	if (!sending_time(s, m, &t))
 		return false;
 	int64_t d = t > now ? t - now : now - t;
 	return d <= (int64_t)s->cfg.sending_time_tolerance_s * CTL_NS;

@@ -71,6 +71,10 @@ struct ctl_session {
 	struct fix_field *fields_q;  /* queued message being replayed */
 	struct fix_field *fields_rs; /* stored message being resent */
 	struct fix_time_cache tc;
+	/* The last valid SendingTime received and its value (st_len 0: none yet). */
+	char st_text[32];
+	uint32_t st_len;
+	int64_t st_ns;
 };
 
 /* ctl_session_out.c: encoding and sending. */

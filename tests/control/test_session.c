@@ -336,6 +336,27 @@ Test(session, timer_factors_and_sending_time_tolerance_are_configurable)
 	rm(h);
 }
 
+/* The session keeps the last SendingTime it parsed (a burst repeats it): the text seen before
+ * must still be judged against the clock of now, and a new text of the same length parsed. */
+Test(session, a_sending_time_seen_before_is_still_checked_against_the_clock)
+{
+	struct h *h = mk(fast_timers); /* 5 s allowed */
+	logon(h);                      /* SendingTime T0 read at T0 */
+	in_late(h, T0 + 4 * NS, T0, "35=0|34=2|");
+	cr_assert_eq(h->nout, 0, "the same SendingTime 4 s later is within 5 s: %s", h->out[0]);
+	in_late(h, T0 + 6 * NS, T0, "35=0|34=3|");
+	cr_assert(sent_has(h, 0, "35=3|") && sent_has(h, 0, "373=10|"),
+		  "the same SendingTime 6 s later is refused: %s", h->out[0]);
+	rm(h);
+
+	h = mk(fast_timers);
+	logon(h);
+	in_late(h, T0, T0 + 10 * NS, "35=0|34=2|"); /* one digit differs from the Logon's */
+	cr_assert(sent_has(h, 0, "35=3|") && sent_has(h, 0, "373=10|"),
+		  "10 s ahead with 5 s allowed: %s", h->out[0]);
+	rm(h);
+}
+
 Test(session, in_sequence_application_message_does_not_allocate)
 {
 	struct h *h = mk(NULL);
