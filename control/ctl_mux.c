@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "ctl_mux_pvt.h"
 #include "ctl_store_journal.h"
@@ -428,10 +431,27 @@ static void frame_stream(struct mux_rx *rx, const char *bytes, size_t len, frame
 }
 
 /* True when the first 32 bytes (at most len) hold "<SOH>35=<c><SOH>": a one-character MsgType,
- * looked at before the session parses the message. Same answer as memmem of that pattern over
- * the window, found from the few SOHs there (memchr) rather than at every byte. */
-static bool head_has_type(const char *msg, size_t len, char c)
+ * looked at before the session parses the message. The same answer as memmem of that pattern
+ * over the window: a match is a SOH at i and at i + 5 with "35=c" between, so only those i are
+ * looked at (two 16-byte compares give the SOHs of a whole window). */
+bool ctl_mux_head_has_type(const char *msg, size_t len, char c)
 {
+#if defined(__SSE2__)
+	if (len >= 32) {
+		const __m128i soh = _mm_set1_epi8(FIX_SOH);
+		uint32_t lo = (uint32_t)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)msg), soh));
+		uint32_t hi = (uint32_t)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(msg + 16)), soh));
+		uint32_t at = lo | hi << 16;
+		for (uint32_t cand = at & (at >> 5); cand != 0; cand &= cand - 1) {
+			const char *p = msg + __builtin_ctz(cand);
+			if (p[1] == '3' && p[2] == '5' && p[3] == '=' && p[4] == c)
+				return true;
+		}
+		return false;
+	}
+#endif
 	const char *end = msg + (len < 32 ? len : 32);
 	const char *p = msg;
 	while (end - p >= 6) {
@@ -474,7 +494,7 @@ static void client_frame(void *arg, const char *msg, size_t len, bool garbled)
 		return;
 	}
 	/* MsgType is the third field: "35=5<SOH>" marks the user's orderly Logout. */
-	if (head_has_type(msg, len, '5'))
+	if (ctl_mux_head_has_type(msg, len, '5'))
 		u->orderly = true;
 	ctl_session_on_bytes(u->s, c->now, msg, len);
 }
@@ -556,7 +576,7 @@ static void venue_frame(void *arg, const char *msg, size_t len, bool garbled)
 	 * it is also returned to the user whose message it refers to. Looked at before the
 	 * session runs: an application message may leave it with its header rewritten in place
 	 * (a Reject never does, being an admin message). */
-	bool reject = head_has_type(msg, len, '3');
+	bool reject = ctl_mux_head_has_type(msg, len, '3');
 	uint64_t before = ctl_session_next_in(v->s);
 	ctl_session_on_bytes(v->s, c->now, msg, len);
 	if (reject && ctl_session_next_in(v->s) == before + 1) {

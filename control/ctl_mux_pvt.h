@@ -22,6 +22,10 @@ enum mux_rec {
 	MUX_REC_CLEAR = 4,       /* user journal: every earlier PENDING/DELIVER is void */
 };
 
+/* True when "<SOH>35=<c><SOH>" lies within the first 32 bytes (at most len) of msg, as memmem
+ * would find it. Not static for tests/control/test_mux_peek.c. */
+bool ctl_mux_head_has_type(const char *msg, size_t len, char c);
+
 enum user_state { US_OFFLINE = 0, US_HELD, US_ONLINE };
 
 struct pending_msg {
