@@ -92,19 +92,34 @@ void ctl_route_destroy(struct ctl_route *r)
 	free(r);
 }
 
-/* FNV-1a over the kind and the ID: IDs are short (10-40 bytes) and this is cheaper than a
- * stronger hash; the table's load factor stays at or under one half. */
+/* The kind and the ID, 8 bytes at a time (multiply and fold), then a final mix (murmur3's
+ * fmix64): IDs are 10-40 bytes, and byte-wise FNV-1a was a chain of one multiply per byte on
+ * the forwarding path. The table's load factor stays at or under one half. In memory only:
+ * no hash is journaled. */
 static uint32_t hash_id(enum ctl_key_kind kind, const char *id, size_t len)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)kind;
-	h *= 16777619u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)id[i];
-		h *= 16777619u;
+	const uint64_t k = 0x9E3779B97F4A7C15ull;
+	uint64_t h = ((uint64_t)kind << 56) ^ len ^ k;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, id + i, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
 	}
-	return h;
+	if (i < len) {
+		uint64_t w = 0;
+		for (size_t j = 0; i + j < len; j++)
+			w |= (uint64_t)(unsigned char)id[i + j] << (8 * j);
+		h = (h ^ w) * k;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
-
 /* Bucket holding (kind, id), or the empty bucket where it would go. */
 static uint32_t find_bucket(const struct ctl_route *r, uint32_t h, enum ctl_key_kind kind,
 			    const char *id, size_t len, bool *found)
