@@ -155,6 +155,18 @@ static void venue_deliver(void *arg, const struct fix_msg *msg)
 	mux_venue_to_user(v, v->mux->now, msg);
 }
 
+/* The venue's execution reports and cancel rejects are routed by ClOrdID (ctl_route_venue_msg
+ * looks up 11 first): its bucket is loaded while the session validates the message. */
+static void venue_parsed(void *arg, const struct fix_msg *msg)
+{
+	struct mux_venue *v = arg;
+	const char *t = msg->hdr.msg_type;
+	if ((t[0] == '8' || t[0] == '9') && t[1] == '\0') {
+		const struct fix_field *id = fix_find(msg, 11, (uint32_t)msg->hdr.n_header);
+		if (id != NULL)
+			ctl_route_prefetch(v->route, CTL_KEY_CLORDID, id->val, id->len);
+	}
+}
 static void venue_disconnect(void *arg, const char *reason)
 {
 	struct mux_venue *v = arg;
@@ -204,6 +216,15 @@ static void user_deliver(void *arg, const struct fix_msg *msg)
 	mux_client_to_venue(u, u->mux->now, msg);
 }
 
+/* The ID the message will claim: its bucket is loaded while the session validates it. */
+static void user_parsed(void *arg, const struct fix_msg *msg)
+{
+	struct mux_user *u = arg;
+	enum ctl_key_kind kind;
+	const struct fix_field *id;
+	if (ctl_route_client_key(msg, &kind, &id))
+		ctl_route_prefetch(u->mux->venues[u->vs].route, kind, id->val, id->len);
+}
 static void user_gone(struct mux_user *u, int64_t now, const char *why);
 
 static void user_disconnect(void *arg, const char *reason)
@@ -837,6 +858,7 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 			snprintf(err, err_cap, "[session %s]: %s", c->name, serr);
 			goto fail;
 		}
+		ctl_session_set_parsed_hook(v->s, venue_parsed);
 		ctl_bucket_init(&v->bucket, c->guard.rate, c->guard.burst, now);
 		if (mux_build_filter(m, &c->guard, &v->filter, c->name, err, err_cap) != 0)
 			goto fail;
@@ -884,6 +906,7 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 				snprintf(err, err_cap, "[user %s] on %s: %s", uc->name, c->name, serr);
 				goto fail;
 			}
+			ctl_session_set_parsed_hook(u->s, user_parsed);
 			ctl_bucket_init(&u->bucket, uc->guard.rate, uc->guard.burst, now);
 			if (mux_build_filter(m, &uc->guard, &u->filter, uc->name, err, err_cap) != 0)
 				goto fail;

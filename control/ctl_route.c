@@ -221,6 +221,12 @@ uint16_t ctl_route_lookup(struct ctl_route *r, enum ctl_key_kind kind, const cha
 	return r->slab[r->buckets[b] - 1].user;
 }
 
+void ctl_route_prefetch(const struct ctl_route *r, enum ctl_key_kind kind, const char *id,
+			size_t len)
+{
+	if (len <= CTL_ROUTE_ID_MAX)
+		__builtin_prefetch(&r->buckets[hash_id(kind, id, len) & r->bucket_mask]);
+}
 void ctl_route_release(struct ctl_route *r, enum ctl_key_kind kind, const char *id, size_t len)
 {
 	if (len > CTL_ROUTE_ID_MAX)

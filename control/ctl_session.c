@@ -139,6 +139,12 @@ struct ctl_session *ctl_session_create(const struct ctl_session_cfg *cfg,
 	return s;
 }
 
+void ctl_session_set_parsed_hook(struct ctl_session *s,
+				 void (*fn)(void *arg, const struct fix_msg *m))
+{
+	s->parsed = fn;
+}
+
 void ctl_session_destroy(struct ctl_session *s)
 {
 	if (s == NULL)
@@ -858,6 +864,8 @@ void ctl_session_on_message(struct ctl_session *s, int64_t now, const struct fix
 	}
 	s->t_last_recv = now;
 	s->test_req_out = false;
+	if (s->parsed != NULL && parse_err == FIX_OK)
+		s->parsed(s->io.arg, m);
 	if (s->state == CTL_ST_LOGON_WAIT) {
 		on_logon_wait(s, now, m, parse_err);
 	} else {

@@ -23,6 +23,7 @@ struct ctl_qslot {
 struct ctl_session {
 	struct ctl_session_cfg cfg;
 	struct ctl_session_io io;
+	void (*parsed)(void *arg, const struct fix_msg *m); /* ctl_session_set_parsed_hook */
 	struct ctl_store store;
 	const struct fix_dict *dict;
 	char sender[CTL_COMPID_MAX];

@@ -58,6 +58,10 @@ enum ctl_claim ctl_route_claim(struct ctl_route *r, enum ctl_key_kind kind, cons
 /* Owner of id, or CTL_ROUTE_NO_USER. */
 uint16_t ctl_route_lookup(struct ctl_route *r, enum ctl_key_kind kind, const char *id,
 			  size_t len);
+/* Starts loading the bucket where id is or would go, for a claim or lookup soon after (the
+ * table is large: its buckets are rarely in cache). No effect on the table. */
+void ctl_route_prefetch(const struct ctl_route *r, enum ctl_key_kind kind, const char *id,
+			size_t len);
 /* Forgets id (an unsubscribed MDReqID, a cancelled quote request). */
 void ctl_route_release(struct ctl_route *r, enum ctl_key_kind kind, const char *id, size_t len);
 

@@ -117,6 +117,12 @@ struct ctl_session *ctl_session_create(const struct ctl_session_cfg *cfg,
 				       const struct ctl_session_io *io, struct ctl_store store,
 				       char *err, size_t err_cap);
 void ctl_session_destroy(struct ctl_session *s);
+/* A hint for the owner, called with io.arg (fn NULL: none, the default): m was parsed without
+ * error and is about to be checked (validation, sequence), then perhaps delivered. For starting
+ * memory loads the delivery will need (the multiplexer prefetches its routing table); fn must
+ * not call into the session. */
+void ctl_session_set_parsed_hook(struct ctl_session *s,
+				 void (*fn)(void *arg, const struct fix_msg *m));
 
 enum ctl_state ctl_session_state(const struct ctl_session *s);
 bool ctl_session_logged_on(const struct ctl_session *s);

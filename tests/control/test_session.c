@@ -357,6 +357,42 @@ Test(session, a_sending_time_seen_before_is_still_checked_against_the_clock)
 	rm(h);
 }
 
+/* The parsed hook (the multiplexer's prefetch): every message parsed without error, before it
+ * is checked and delivered, with the io's arg; not for one the parser refused. */
+static int parsed_n, delivered_at_parse;
+static char parsed_type[4];
+static void on_parsed(void *arg, const struct fix_msg *m)
+{
+	struct h *h = arg;
+	parsed_n++;
+	delivered_at_parse = h->delivered;
+	memcpy(parsed_type, m->hdr.msg_type, sizeof(parsed_type));
+}
+
+Test(session, the_parsed_hook_sees_each_parsed_message_before_its_delivery)
+{
+	struct h *h = mk(NULL);
+	logon(h);
+	parsed_n = 0;
+	ctl_session_set_parsed_hook(h->s, on_parsed);
+	in(h, T0, "35=D|34=2|11=A|");
+	cr_assert_eq(parsed_n, 1);
+	cr_assert_eq(delivered_at_parse, 0, "called before the delivery");
+	cr_assert_eq(h->delivered, 1);
+	cr_assert_str_eq(parsed_type, "D");
+	in(h, T0, "35=D|34=3|11=B|58=|"); /* empty value: a parse error, rejected */
+	cr_assert_eq(parsed_n, 1, "not for a message the parser refused");
+	cr_assert(sent_has(h, 0, "35=3|"), "the empty value is rejected: %s", h->out[0]);
+	in(h, T0, "35=8|34=9|11=C|"); /* too high: parsed, queued, not delivered */
+	cr_assert_eq(parsed_n, 2);
+	cr_assert_str_eq(parsed_type, "8");
+	cr_assert_eq(h->delivered, 1);
+	ctl_session_set_parsed_hook(h->s, NULL);
+	in(h, T0, "35=0|34=4|");
+	cr_assert_eq(parsed_n, 2, "removed");
+	rm(h);
+}
+
 Test(session, in_sequence_application_message_does_not_allocate)
 {
 	struct h *h = mk(NULL);
