@@ -419,6 +419,32 @@ typedef void (*frame_fn)(void *arg, const char *msg, size_t len, bool garbled);
 static void frame_stream(struct mux_rx *rx, const char *bytes, size_t len, frame_fn fn,
 			 void *arg)
 {
+	if (rx->len == 0) {
+		/* Nothing held back: the whole messages are framed where they lie (the callbacks
+		 * only read them during the call, as they would read the buffer's copy), and only
+		 * a trailing part is kept for the next bytes. The framer's resume state is offsets
+		 * from the message start, so the kept copy continues it. */
+		size_t off = 0;
+		while (off < len) {
+			long r = fix_frame(&rx->fr, bytes + off, len - off, NULL);
+			if (r == 0)
+				break;
+			if (r > 0) {
+				fn(arg, bytes + off, (size_t)r, false);
+				off += (size_t)r;
+			} else {
+				fn(arg, NULL, 0, true);
+				off += (size_t)-r;
+			}
+		}
+		bytes += off;
+		len -= off;
+		if (len <= rx->cap - rx->len) {
+			memcpy(rx->buf + rx->len, bytes, len);
+			rx->len += len;
+			return;
+		}
+	}
 	while (len > 0) {
 		size_t n = len < rx->cap - rx->len ? len : rx->cap - rx->len;
 		memcpy(rx->buf + rx->len, bytes, n);

@@ -296,6 +296,39 @@ Test(zc, a_whole_message_after_part_of_one_waits_its_turn)
 	cr_assert_eq(ctr(CTL_MUX_SEGMENTS_REASSEMBLED), 2);
 }
 
+/* With nothing held back, whole messages are framed in the received bytes themselves and only
+ * the partial one is kept: garbage first, two orders and the start of a third, then its rest. */
+Test(zc, garbage_two_whole_orders_and_part_of_a_third_then_the_rest)
+{
+	user_connect(0);
+	pump();
+	W.user_hold[0] = true;
+	user_order(0, "A-1");
+	user_order(0, "A-2");
+	size_t two = W.user_held[0].len;
+	user_order(0, "A-3");
+	W.user_hold[0] = false;
+	static char seg[QCAP];
+	static const char junk[] = "garbage\001";
+	size_t jl = sizeof(junk) - 1;
+	memcpy(seg, junk, jl);
+	memcpy(seg + jl, W.user_held[0].buf, W.user_held[0].len);
+	size_t cut = jl + two + 25;
+	seg_to_mux(false, 0, seg, cut);
+	pump();
+	cr_assert_eq(ctr(CTL_MUX_GARBLED), 1, "the garbage before the first order");
+	cr_assert_eq(W.venue_orders_seen, 2, "the two whole orders at once");
+	seg_to_mux(false, 0, seg + cut, jl + W.user_held[0].len - cut);
+	pump();
+	cr_assert_eq(W.venue_orders_seen, 3);
+	cr_assert_str_eq(W.open_orders[0], "A-1", "in order");
+	cr_assert_str_eq(W.open_orders[1], "A-2");
+	cr_assert_str_eq(W.open_orders[2], "A-3");
+	cr_assert_eq(count_rx(0, "8", "A-3"), 1, "the third is acknowledged once");
+	cr_assert_eq(ctr(CTL_MUX_GARBLED), 1);
+	assert_paths_add_up();
+}
+
 Test(zc, a_venue_message_split_over_segments_reaches_its_user_by_copy)
 {
 	user_connect(0);
