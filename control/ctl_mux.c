@@ -702,6 +702,7 @@ void ctl_mux_poll(struct ctl_mux *m, int64_t now)
 			ctl_journal_poll(u->j);
 		}
 		ctl_journal_poll(v->j);
+		ctl_route_poll(v->route);
 	}
 }
 

@@ -50,6 +50,14 @@ struct ctl_route;
  * refseq_window: how many recent venue sequence numbers are remembered (power of two). */
 struct ctl_route *ctl_route_create(uint32_t capacity, uint32_t refseq_window);
 void ctl_route_destroy(struct ctl_route *r);
+/* How far ahead of the next insertion ctl_route_poll() has the slab's pages touched. */
+#ifndef CTL_ROUTE_TOUCH_AHEAD
+#define CTL_ROUTE_TOUCH_AHEAD (256u * 1024u)
+#endif
+/* Off the message path (the owner's poll): touches the slab's pages ahead of the insertions,
+ * so that no claim takes the page fault of a fresh page. Nothing once the slab is all
+ * touched; never changes the table. */
+void ctl_route_poll(struct ctl_route *r);
 
 /* Claims id for user. When the table is full the oldest ID is evicted (counted): a venue
  * message for it then follows the unroutable policy. */
