@@ -127,9 +127,20 @@ static uint32_t hash_id(enum ctl_key_kind kind, const char *id, size_t len)
 		h ^= h >> 29;
 	}
 	if (i < len) {
+		/* The tail as one word: the last 8 bytes (overlapping the loop's) when there are
+		 * that many, else two overlapping 4-byte reads, else bytes; len is in h already. */
 		uint64_t w = 0;
-		for (size_t j = 0; i + j < len; j++)
-			w |= (uint64_t)(unsigned char)id[i + j] << (8 * j);
+		if (len >= 8) {
+			memcpy(&w, id + len - 8, 8);
+		} else if (len >= 4) {
+			uint32_t a, b;
+			memcpy(&a, id, 4);
+			memcpy(&b, id + len - 4, 4);
+			w = (uint64_t)a << 32 | b;
+		} else {
+			for (size_t j = 0; j < len; j++)
+				w |= (uint64_t)(unsigned char)id[j] << (8 * j);
+		}
 		h = (h ^ w) * k;
 	}
 	h ^= h >> 33;
