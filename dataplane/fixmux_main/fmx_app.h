@@ -90,6 +90,9 @@ static inline void fmx_hist_record(struct fmx_hist *h, uint64_t v)
 uint64_t fmx_hist_percentile(const struct fmx_hist *h, double p);
 /* dst += src (the sides' histograms of one direction, for reading). */
 void fmx_hist_merge(struct fmx_hist *dst, const struct fmx_hist *src);
+/* h becomes what was recorded after base was taken (base: an earlier copy of the same
+ * histogram, counts only grow): counts and sum exact, min and max bounded by their buckets. */
+void fmx_hist_since(struct fmx_hist *h, const struct fmx_hist *base);
 
 struct fmx_app;
 
@@ -288,6 +291,9 @@ struct fmx_app {
 	uint64_t lat_rx_tsc;
 	/* operations (fmx_ctl.c) */
 	const char *config_path;
+	/* `fixmuxctl latency reset`: the merged histograms at the reset, subtracted from what
+	 * `latency` reports (the sides keep recording into theirs, on their own lcores). */
+	struct fmx_hist lat_base[FMX_LAT__DIRS];
 	int log_level;             /* enum fmx_log_level */
 	char idle_spec[32];
 };

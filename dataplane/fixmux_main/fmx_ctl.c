@@ -215,6 +215,29 @@ static void h_stats(struct fmx_app *a, char *params)
 	}
 }
 
+/* Every side's histogram of direction d, merged. */
+static void lat_merged(const struct fmx_app *a, int d, struct fmx_hist *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned s = 0; s < a->n_sides; s++)
+		fmx_hist_merge(out, &a->sides[s].lat[d]);
+}
+
+/* A new baseline: `latency` reports what is recorded from now on. The sides' own
+ * histograms are not touched (they are written on their lcores). */
+static void h_latency_reset(struct fmx_app *a, char *params)
+{
+	(void)params;
+	uint64_t n[FMX_LAT__DIRS];
+	for (int d = 0; d < FMX_LAT__DIRS; d++) {
+		lat_merged(a, d, &a->lat_base[d]);
+		n[d] = a->lat_base[d].n;
+	}
+	put('s', "result", "%s", "latency histograms reset");
+	put('u', "client_to_venue_before", "%" PRIu64, n[FMX_LAT_CLIENT_TO_VENUE]);
+	put('u', "venue_to_client_before", "%" PRIu64, n[FMX_LAT_VENUE_TO_CLIENT]);
+}
+
 static void h_latency(struct fmx_app *a, char *params)
 {
 	(void)params;
@@ -228,9 +251,8 @@ static void h_latency(struct fmx_app *a, char *params)
 	 * histogram meanwhile (counts only grow: a moment-old view). */
 	static struct fmx_hist merged;
 	for (int d = 0; d < FMX_LAT__DIRS; d++) {
-		memset(&merged, 0, sizeof(merged));
-		for (unsigned s = 0; s < a->n_sides; s++)
-			fmx_hist_merge(&merged, &a->sides[s].lat[d]);
+		lat_merged(a, d, &merged);
+		fmx_hist_since(&merged, &a->lat_base[d]);
 		const struct fmx_hist *h = &merged;
 		put('S', "direction", "%s", fmx_lat_dir_names[d]);
 		put('U', "count", "%" PRIu64, h->n);
@@ -494,6 +516,8 @@ static const struct fmx_cmd cmds[] = {
 	{"/fixmux/stats", h_stats, "Counters of the multiplexer, the process and the stacks"},
 	{"/fixmux/latency", h_latency,
 	 "Internal latency percentiles: client RX -> venue TX, venue RX -> client TX"},
+	{"/fixmux/latency_reset", h_latency_reset,
+	 "Starts the latency percentiles afresh (counts from now on). No parameters"},
 	{"/fixmux/config", h_config, "The configuration in force"},
 	{"/fixmux/set_heartbeat", h_set_heartbeat,
 	 "Parameters: SECONDS [SESSION]. HeartBtInt proposed at the next venue Logon"},

@@ -1,5 +1,6 @@
 /* fixmux_main: percentiles of the internal latency histograms (control path). */
 #include <math.h>
+#include <string.h>
 
 #include "fmx_app.h"
 
@@ -44,4 +45,37 @@ uint64_t fmx_hist_percentile(const struct fmx_hist *h, double p)
 			return bucket_high(i) < h->max ? bucket_high(i) : h->max;
 	}
 	return h->max;
+}
+
+/* The lowest value a bucket holds. */
+static uint64_t bucket_low(unsigned i)
+{
+	return i == 0 ? 0 : bucket_high(i - 1) + 1;
+}
+
+void fmx_hist_since(struct fmx_hist *h, const struct fmx_hist *base)
+{
+	if (base->n == 0)
+		return;
+	if (base->n >= h->n) {
+		memset(h, 0, sizeof(*h));
+		return;
+	}
+	h->n -= base->n;
+	h->sum -= base->sum;
+	unsigned lo = FMX_LAT_BUCKETS, hi = 0;
+	for (unsigned i = 0; i < FMX_LAT_BUCKETS; i++) {
+		h->b[i] -= base->b[i];
+		if (h->b[i] != 0) {
+			if (lo == FMX_LAT_BUCKETS)
+				lo = i;
+			hi = i;
+		}
+	}
+	/* The exact extremes since the baseline are not kept: the buckets bound them (the
+	 * lowest value of the lowest bucket, the highest of the highest, within the
+	 * whole run's exact extremes). */
+	uint64_t mn = bucket_low(lo), mx = bucket_high(hi);
+	h->min = mn > h->min ? mn : h->min;
+	h->max = mx < h->max ? mx : h->max;
 }

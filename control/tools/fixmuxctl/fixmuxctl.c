@@ -197,6 +197,7 @@ static const struct command commands[] = {
 	{"users", "/fixmux/users", 0, 0, "users"},
 	{"stats", "/fixmux/stats", 0, 0, "stats"},
 	{"latency", "/fixmux/latency", 0, 0, "latency"},
+	{"latency reset", "/fixmux/latency_reset", 0, 0, "latency reset"},
 	{"config", "/fixmux/config", 0, 0, "config"},
 	{"set heartbeat", "/fixmux/set_heartbeat", 1, 2, "set heartbeat SECONDS [SESSION]"},
 	{"set rate", "/fixmux/set_rate", 3, 4, "set rate user|session NAME RATE [BURST]"},

@@ -179,6 +179,20 @@ def run(args, pw):
     fu.check(all(doc["min_ns"][i] <= doc["p50_ns"][i] <= doc["p99_ns"][i] <= doc["max_ns"][i]
                  and doc["max_ns"][i] > 0 for i in range(2)), "latency: ordered percentiles")
     fu.check(table_row(out, "client_to_venue")[1] == str(doc["count"][0]), "latency table")
+    # A reset starts the percentiles afresh; what is forwarded afterwards is counted again.
+    before = doc["count"]
+    out, doc = ok(args, "latency", "reset")
+    fu.check(doc["result"] == "latency histograms reset"
+             and doc["client_to_venue_before"] >= before[0], "latency reset: ok, counts named")
+    _, doc = ok(args, "latency")
+    fu.check(doc["count"] == [0, 0] and doc["p99_ns"] == [0, 0] and doc["max_ns"] == [0, 0],
+             "latency after reset: nothing counted (%s)" % doc["count"])
+    alice.order("A-2")
+    fu.acked(alice, "A-2")
+    _, doc = ok(args, "latency")
+    fu.check(doc["count"][0] == 1 and doc["count"][1] >= 1
+             and 0 < doc["min_ns"][0] <= doc["p50_ns"][0] <= doc["max_ns"][0],
+             "latency after reset and one order: that order only (%s)" % doc["count"])
 
     # --- a lower rate starts rejecting
     out, doc = ok(args, "set", "rate", "user", "bob", "1", "1")

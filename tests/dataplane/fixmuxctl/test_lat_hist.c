@@ -59,3 +59,49 @@ Test(lat_hist, empty_reports_zero)
 {
 	cr_assert_eq(fmx_hist_percentile(&h, 0.5), 0);
 }
+
+Test(lat_hist, since_a_baseline_counts_only_what_came_after)
+{
+	for (int i = 0; i < 1000; i++)
+		fmx_hist_record(&h, 100);
+	fmx_hist_record(&h, 9000000);
+	static struct fmx_hist base;
+	base = h;
+	for (int i = 0; i < 100; i++)
+		fmx_hist_record(&h, 2000 + (uint64_t)i);
+	fmx_hist_since(&h, &base);
+	cr_assert_eq(h.n, 100);
+	cr_assert_eq(h.sum, 100 * 2000 + 99 * 100 / 2);
+	/* The old outlier and the old small values are gone from the percentiles. */
+	cr_assert_eq(fmx_hist_percentile(&h, 1.0), h.max);
+	cr_assert_geq(h.max, 2099);
+	cr_assert_leq(h.max, 2099 + 2099 / 16, "max bounded by its bucket: %lu",
+		      (unsigned long)h.max);
+	cr_assert_leq(h.min, 2000);
+	cr_assert_geq(h.min, 2000 - 2000 / 16, "min bounded by its bucket: %lu",
+		      (unsigned long)h.min);
+	cr_assert_geq(fmx_hist_percentile(&h, 0.5), 2049);
+}
+
+Test(lat_hist, since_a_baseline_with_nothing_new_is_empty)
+{
+	for (int i = 0; i < 10; i++)
+		fmx_hist_record(&h, 500);
+	static struct fmx_hist base;
+	base = h;
+	fmx_hist_since(&h, &base);
+	cr_assert_eq(h.n, 0);
+	cr_assert_eq(fmx_hist_percentile(&h, 0.99), 0);
+	cr_assert_eq(h.max, 0);
+}
+
+Test(lat_hist, since_an_empty_baseline_changes_nothing)
+{
+	fmx_hist_record(&h, 7);
+	fmx_hist_record(&h, 70000);
+	static struct fmx_hist base; /* zero */
+	fmx_hist_since(&h, &base);
+	cr_assert_eq(h.n, 2);
+	cr_assert_eq(h.min, 7);
+	cr_assert_eq(h.max, 70000);
+}
