@@ -53,6 +53,12 @@ static void internal_before(const struct phase *ph, struct result *r)
 
 	if (bench_cfg.latency_cmd == NULL || strcmp(ph->name, "fixmux") != 0)
 		return;
+	/* With a reset the percentiles are this phase's alone; without, since fixmux started. */
+	if (bench_cfg.latency_reset_cmd != NULL) {
+		if (bench_internal_run(bench_cfg.latency_reset_cmd, r->in.why, sizeof(r->in.why)) != 0)
+			return;
+		r->in.reset = true;
+	}
 	if (bench_internal_fetch(bench_cfg.latency_cmd, v, r->in.why, sizeof(r->in.why)) != 0)
 		return;
 	for (int d = 0; d < INT_DIRS; d++)
@@ -203,6 +209,8 @@ static void usage(int rc)
 		"  --cores LIST           pin thread i to CPU LIST[i mod len] (e.g. 2,3)\n"
 		"  --latency-cmd CMD      shell command printing fixmux's `fixmuxctl --json latency`:\n"
 		"                         run before and after the fixmux phase, reported beside it\n"
+		"  --latency-reset-cmd CMD  shell command resetting them (`fixmuxctl latency reset`)\n"
+		"                         before the phase: its percentiles are then the phase's\n"
 		"  --dpdk 'EAL ARGS'      fixmux-bench-dp: the fixmux phase's users on fixmux's own\n"
 		"                         TCP/IP stack (one thread), over the DPDK port --dp-dev\n"
 		"  --dp-dev DEV           its port (default net_memif0)\n"
@@ -272,7 +280,7 @@ int main(int argc, char **argv)
 	enum { OPT_FIXMUX = 256, OPT_FTARGET, OPT_DIRECT, OPT_DTARGET, OPT_USERS, OPT_PREFIX, OPT_PW,
 	       OPT_RATE, OPT_DUR, OPT_WARM, OPT_DRAIN, OPT_OUT, OPT_SPIN, OPT_NOPROG, OPT_JSON,
 	       OPT_SELF, OPT_DUSERS, OPT_QF, OPT_QTARGET, OPT_SCN, OPT_THREADS, OPT_CORES,
-	       OPT_LATCMD, OPT_MDSUBS, OPT_MDSYMS, OPT_MDRATE, OPT_DPDK, OPT_DPDEV, OPT_DPIP,
+	       OPT_LATCMD, OPT_LATRESET, OPT_MDSUBS, OPT_MDSYMS, OPT_MDRATE, OPT_DPDK, OPT_DPDEV, OPT_DPIP,
 	       OPT_DPIDLE };
 	static const struct option lo[] = {
 		{ "fixmux", 1, 0, OPT_FIXMUX }, { "fixmux-target", 1, 0, OPT_FTARGET },
@@ -286,6 +294,7 @@ int main(int argc, char **argv)
 		{ "no-progress", 0, 0, OPT_NOPROG }, { "json", 0, 0, OPT_JSON },
 		{ "scenario", 1, 0, OPT_SCN }, { "threads", 1, 0, OPT_THREADS },
 		{ "cores", 1, 0, OPT_CORES }, { "latency-cmd", 1, 0, OPT_LATCMD },
+		{ "latency-reset-cmd", 1, 0, OPT_LATRESET },
 		{ "md-subs", 1, 0, OPT_MDSUBS }, { "md-symbols", 1, 0, OPT_MDSYMS },
 		{ "md-rate", 1, 0, OPT_MDRATE }, { "dpdk", 1, 0, OPT_DPDK },
 		{ "dp-dev", 1, 0, OPT_DPDEV }, { "dp-ip", 1, 0, OPT_DPIP },
@@ -342,6 +351,7 @@ int main(int argc, char **argv)
 		case OPT_THREADS: bench_cfg.threads = (uint32_t)num("threads", optarg, 1, MAX_THREADS); break;
 		case OPT_CORES: parse_cores(optarg); break;
 		case OPT_LATCMD: bench_cfg.latency_cmd = optarg; break;
+		case OPT_LATRESET: bench_cfg.latency_reset_cmd = optarg; break;
 		case OPT_MDSUBS: bench_cfg.md_subs = (uint32_t)num("md-subs", optarg, 1, MAX_USER_SUBS); break;
 		case OPT_MDSYMS: bench_cfg.md_symbols = (uint32_t)num("md-symbols", optarg, 1, 999); break;
 		case OPT_MDRATE: bench_cfg.md_rate = num("md-rate", optarg, 1, 1000000); break;

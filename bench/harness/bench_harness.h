@@ -56,13 +56,15 @@ struct thread_res {
 
 /* fixmux's own latency (`fixmuxctl --json latency`) read before the schedule starts and after
  * the drain, before the users log out (the last user's Logout makes fixmux log out of the
- * venue, which it would count as forwarded): the counts' difference is this phase's traffic; the percentiles are fixmux's
- * histograms since it started (fixmux has no reset; run.sh starts a fresh fixmux per run). */
+ * venue, which it would count as forwarded): the counts' difference is this phase's traffic.
+ * With --latency-reset-cmd (`fixmuxctl latency reset`, run first) the percentiles are the
+ * phase's alone; without, fixmux's histograms since it started. */
 #define INT_DIRS 2  /* client_to_venue, venue_to_client */
 enum { IV_COUNT = 0, IV_MIN, IV_P50, IV_P90, IV_P99, IV_P999, IV_P9999, IV_MAX, IV_MEAN,
        IV__N };
 struct internal_lat {
 	bool have;
+	bool reset;                   /* fixmux's histograms were reset as the phase began */
 	char why[160];
 	uint64_t before_count[INT_DIRS];
 	uint64_t v[INT_DIRS][IV__N];  /* nanoseconds (IV_COUNT: messages) */
@@ -104,6 +106,7 @@ struct bench_cfg {
 	uint32_t md_symbols;        /* distinct symbols they are spread over */
 	double md_rate;             /* the simulator's --md-rate, for the report only */
 	const char *latency_cmd;    /* prints fixmux's `fixmuxctl --json latency` */
+	const char *latency_reset_cmd; /* `fixmuxctl latency reset`, run before the phase */
 	const char *dpdk;           /* fixmux-bench-dp: EAL arguments; the fixmux phase's users
 				     * then run on fixmux's own TCP/IP stack over dp_dev */
 	const char *dp_dev, *dp_ip, *dp_idle;
@@ -166,6 +169,8 @@ void bench_second_flush(struct phase_run *pr);
 int bench_internal_parse(const char *text, uint64_t v[INT_DIRS][IV__N], char *why, size_t cap);
 /* Runs cmd (a shell command printing that JSON) and parses its output. */
 int bench_internal_fetch(const char *cmd, uint64_t v[INT_DIRS][IV__N], char *why, size_t cap);
+/* Runs a command whose output does not matter: 0 when it exits 0, else -1 with why. */
+int bench_internal_run(const char *cmd, char *why, size_t cap);
 
 /* ------------------------------------------------------------------------------------------
  * Reporting (bench_report.c).

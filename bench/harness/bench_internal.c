@@ -77,16 +77,16 @@ int bench_internal_parse(const char *text, uint64_t v[INT_DIRS][IV__N], char *wh
 	return 0;
 }
 
-int bench_internal_fetch(const char *cmd, uint64_t v[INT_DIRS][IV__N], char *why, size_t cap)
+/* Runs cmd and reads what it prints into text; 0 when it exits 0. */
+static int run_cmd(const char *cmd, char *text, size_t text_cap, char *why, size_t cap)
 {
-	static char text[65536];
 	FILE *f = popen(cmd, "r");
 
 	if (f == NULL) {
 		snprintf(why, cap, "cannot run the latency command");
 		return -1;
 	}
-	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	size_t n = fread(text, 1, text_cap - 1, f);
 	text[n] = 0;
 	int st = pclose(f);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -99,5 +99,19 @@ int bench_internal_fetch(const char *cmd, uint64_t v[INT_DIRS][IV__N], char *why
 			 WIFEXITED(st) ? WEXITSTATUS(st) : -1, text);
 		return -1;
 	}
+	return 0;
+}
+
+int bench_internal_fetch(const char *cmd, uint64_t v[INT_DIRS][IV__N], char *why, size_t cap)
+{
+	static char text[65536];
+	if (run_cmd(cmd, text, sizeof(text), why, cap) != 0)
+		return -1;
 	return bench_internal_parse(text, v, why, cap);
+}
+
+int bench_internal_run(const char *cmd, char *why, size_t cap)
+{
+	static char text[4096];
+	return run_cmd(cmd, text, sizeof(text), why, cap);
 }

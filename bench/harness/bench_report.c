@@ -200,8 +200,9 @@ static void row_internal(const struct result *r)
 	}
 	if (!bench_cfg.json)
 		printf("\nfixmux's internal latency (fixmuxctl latency: from the RX burst to the TCP "
-		       "send, in fixmux; histograms since fixmux started, %s phase count in "
+		       "send, in fixmux; histograms %s, %s phase count in "
 		       "brackets), microseconds\n%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n",
+		       r->in.reset ? "reset as the phase began" : "since fixmux started",
 		       r->phase, "direction", "count", "[phase]", "p50", "p90", "p99", "p99.9",
 		       "p99.99", "max", "mean");
 	for (int d = 0; d < INT_DIRS; d++) {
@@ -209,9 +210,9 @@ static void row_internal(const struct result *r)
 		uint64_t phase = v[IV_COUNT] - r->in.before_count[d];
 		if (bench_cfg.json) {
 			printf("{\"bench\":\"fixmux-bench\",\"scenario\":\"internal\","
-			       "\"phase\":\"%s\",\"direction\":\"%s\",\"scope\":\"since_start\","
+			       "\"phase\":\"%s\",\"direction\":\"%s\",\"scope\":\"%s\","
 			       "\"count\":%llu,\"count_phase\":%llu,\"min_us\":%.3f",
-			       r->phase, dirs[d], (unsigned long long)v[IV_COUNT],
+			       r->phase, dirs[d], r->in.reset ? "since_reset" : "since_start", (unsigned long long)v[IV_COUNT],
 			       (unsigned long long)phase, v[IV_MIN] / 1e3);
 			for (size_t p = 0; p < NPCT; p++)
 				printf(",\"%s_us\":%.3f", pct_names[p], v[col[p]] / 1e3);

@@ -286,6 +286,7 @@ ARGS=(--fixmux 198.18.0.2:9878 --users "$USERS" --password-file "$OUT/pw" --rate
 	--duration "$DURATION" --warmup "$WARMUP" --out-dir "$OUT" --scenario "$SCENARIO"
 	--threads "$THREADS" --md-rate "$MD_RATE" --md-subs "$MD_SUBS" --md-symbols "$MD_SYMBOLS")
 [ -x "$CTL" ] && ARGS+=(--latency-cmd "'$CTL' --file-prefix $PREFIX --json latency")
+[ -x "$CTL" ] && ARGS+=(--latency-reset-cmd "'$CTL' --file-prefix $PREFIX latency reset")
 # The harness's own EAL: 4 KiB pages, its own prefix, the memif client; its lcore may run on
 # either CPU (fixmux has lcore 0 pinned to CPU 0).
 [ -n "$USERSPACE" ] && ARGS+=(--dpdk "--no-huge -m 256 --no-pci -l 1 --file-prefix fmx_bench_h_$$ --vdev=net_memif0,role=client,socket=$OUT/memif.sock --log-level=*:warning"
