@@ -28,7 +28,7 @@ const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS] = {
 	"rate_limited",         "filter_denied",      "filter_alerts",
 	"logon_storm_refused",  "route_snapshots",    "possresend_dropped",
 	"venue_busy",           "forwarded_inplace",  "forwarded_copied",
-	"segments_reassembled",
+	"segments_reassembled", "refused_without_logout",
 };
 
 void mux_log(struct ctl_mux *m, const char *fmt, ...)
@@ -71,8 +71,61 @@ static void venue_start(struct mux_venue *v, int64_t now)
 	v->mux->io.venue_connect(v->mux->io.arg, v->idx, c->addr, c->port);
 }
 
+static void user_disconnect(void *arg, const char *reason);
+
+/* Whether a Logout refusing this held Logon is safe: numbered next_out, it must be exactly the
+ * number the user expects, because a peer like QuickFIX takes a Logout without a gap check and
+ * counts it as the next expected message, skipping for good the first message it is missing.
+ * The Logon's NextExpectedMsgSeqNum(789), when present, says what the user expects; without
+ * it we rely on u->uncertain. A Logon that resets the numbering (141=Y, or a user configured
+ * to reset) discards the earlier messages anyway, so it loses nothing. The Logon is parsed
+ * into a local array: the shared one may hold the message whose handling led here. */
+static bool refusal_logout_safe(struct mux_user *u, const char *logon, size_t len,
+				uint64_t *nexp, bool *has_nexp)
+{
+	struct fix_field f[MUX_FIELDS];
+	struct fix_msg msg = {.fields = f, .cap = MUX_FIELDS};
+	*has_nexp = false;
+	if (fix_parse(&msg, logon, len) != FIX_OK)
+		return !u->uncertain; /* the session refuses it without a Logout anyway */
+	const struct fix_field *reset = fix_find(&msg, 141, 0);
+	if (u->mux->cfg->users[u->user].reset_on_logon ||
+	    (reset && reset->len == 1 && reset->val[0] == 'Y'))
+		return true;
+	if (fix_msg_get_uint(&msg, 789, nexp) == FIX_OK) {
+		*has_nexp = true;
+		return *nexp == ctl_session_next_out(u->s);
+	}
+	return !u->uncertain;
+}
+
+/* The held Logon is refused by closing the connection without a Logout (see above): the
+ * user's engine reconnects later, and once the venue is up its Logon is answered and the
+ * ordinary ResendRequest brings it every message it is missing. */
+static void refuse_without_logout(struct mux_user *u, uint64_t nexp, bool has_nexp)
+{
+	struct ctl_mux *m = u->mux;
+	char why[MUX_TEXT];
+	snprintf(why, sizeof(why), "%s", u->refuse);
+	u->refuse[0] = '\0';
+	m->counters[CTL_MUX_LOGONS_REFUSED]++;
+	m->counters[CTL_MUX_REFUSED_WITHOUT_LOGOUT]++;
+	unsigned long long next = (unsigned long long)ctl_session_next_out(u->s);
+	if (has_nexp)
+		mux_log(m, "user %s on %s: %s; closing without Logout: the user expects %llu, the "
+			"next number sent is %llu, and a Logout would make it skip a message",
+			m->cfg->users[u->user].name, m->cfg->sessions[u->vs].name, why,
+			(unsigned long long)nexp, next);
+	else
+		mux_log(m, "user %s on %s: %s; closing without Logout: the user may be missing "
+			"messages before %llu, and a Logout would make it skip one",
+			m->cfg->users[u->user].name, m->cfg->sessions[u->vs].name, why, next);
+	user_disconnect(u, why);
+}
+
 /* Feeds a held Logon to its client session: it is answered (venue up) or refused (u->refuse
- * set), both by the session itself through the authentication hook. */
+ * set), both by the session itself through the authentication hook, unless a refusal's
+ * Logout could make the user lose a message: then the connection is closed without one. */
 static void release_held(struct mux_user *u, int64_t now)
 {
 	char *logon = u->held;
@@ -80,6 +133,15 @@ static void release_held(struct mux_user *u, int64_t now)
 	u->held = NULL;
 	if (!logon)
 		return;
+	uint64_t nexp = 0;
+	bool has_nexp = false;
+	if (u->refuse[0] && !refusal_logout_safe(u, logon, len, &nexp, &has_nexp)) {
+		free(logon);
+		refuse_without_logout(u, nexp, has_nexp);
+		return;
+	}
+	if (u->refuse[0] && has_nexp)
+		u->uncertain = false; /* it said it has everything: the Logout is its next */
 	if (ctl_session_connect(u->s, now) == 0)
 		ctl_session_on_bytes(u->s, now, logon, len);
 	free(logon);
@@ -247,7 +309,9 @@ static void user_event(void *arg, enum ctl_event ev, const char *text)
 	struct mux_user *u = arg;
 	(void)text;
 	if (ev == CTL_EV_LOGGED_ON) {
+		/* From here the ordinary ResendRequest exchange brings the user up to date. */
 		u->st = US_ONLINE;
+		u->uncertain = false;
 		mux_log(u->mux, "user %s on %s: logged on", user_name(u),
 			u->mux->cfg->sessions[u->vs].name);
 	} else if (ev == CTL_EV_LOGON_REFUSED) {
@@ -291,6 +355,11 @@ static void user_gone(struct mux_user *u, int64_t now, const char *why)
 	if (was == US_OFFLINE)
 		return;
 	bool failure = was == US_ONLINE && !u->orderly && !u->we_logged_out;
+	/* Only a completed Logout exchange (the session ended while handling the user's Logout:
+	 * ours answered, or theirs answering ours) tells that the user had everything we sent;
+	 * a failure, a reset or an unanswered Logout leaves bytes we cannot know arrived. */
+	if (was == US_ONLINE && !u->in_logout)
+		u->uncertain = true;
 	mux_log(u->mux, "user %s on %s: %s (%s)", user_name(u), vs_name(v),
 		failure ? "connection failed" : "logged out", why ? why : "");
 	if (failure && (v->st == CTL_VS_UP || v->st == CTL_VS_LOGON)) {
@@ -541,9 +610,11 @@ static void client_frame(void *arg, const char *msg, size_t len, bool garbled)
 		return;
 	}
 	/* MsgType is the third field: "35=5<SOH>" marks the user's orderly Logout. */
-	if (ctl_mux_head_has_type(msg, len, '5'))
-		u->orderly = true;
+	bool logout = ctl_mux_head_has_type(msg, len, '5');
+	u->orderly |= logout;
+	u->in_logout = logout;
 	ctl_session_on_bytes(u->s, c->now, msg, len);
+	u->in_logout = false;
 }
 
 void ctl_mux_client_accepted(struct ctl_mux *m, uint32_t conn, uint32_t src, int64_t now)
@@ -942,6 +1013,9 @@ struct ctl_mux *ctl_mux_create(const struct ctl_config *cfg, const struct ctl_mu
 					 uc->name, c->name);
 				goto fail;
 			}
+			/* Whether the user received the last messages journaled for it before
+			 * the restart is unknown. */
+			u->uncertain = ctl_session_next_out(u->s) > 1;
 		}
 	}
 	return m;

@@ -51,6 +51,12 @@ struct mux_user {                   /* one client session: (user, venue session)
 	int32_t conn;                   /* -1 when not connected */
 	bool orderly;                   /* the user sent Logout: its disconnect is not a failure */
 	bool we_logged_out;             /* we started the Logout (cascade, shutdown) */
+	/* The user may not have received every message we numbered for it (recovered from the
+	 * journal with messages sent, or its last connection ended without a completed Logout
+	 * exchange): a Logout refusing its next Logon must not carry a number it may misread
+	 * (docs/multiplexing.md "Refusing a Logon when the user may be behind"). */
+	bool uncertain;
+	bool in_logout;                 /* the session is handling the user's Logout */
 	char *held;                     /* the held Logon, until the venue's outcome is known */
 	size_t held_len;
 	char refuse[MUX_TEXT];          /* set when the venue logon failed: the Logout text */

@@ -94,6 +94,9 @@ enum ctl_mux_counter {
 	CTL_MUX_SEGMENTS_REASSEMBLED, /* *_segment input that was not exactly one whole message
 				       * (part of one, several, or after a partial one): copied
 				       * into the connection's reassembly buffer */
+	CTL_MUX_REFUSED_WITHOUT_LOGOUT, /* Logons refused by closing the connection without a
+					 * Logout: the user may be missing messages and would
+					 * misread its number (also counted in logons_refused) */
 	CTL_MUX__COUNTERS
 };
 extern const char *const ctl_mux_counter_names[CTL_MUX__COUNTERS];

@@ -34,6 +34,7 @@ struct received {
 	char clordid[32];
 	char text[128];
 	char refseq[24];
+	char ordstatus[4];
 };
 
 struct peer {
@@ -85,12 +86,15 @@ static struct world {
 	int n_inplace_body_kept;      /* in-place messages whose body is the segment's, unmoved */
 	const char *inplace_msg;      /* the last message sent in place */
 	size_t inplace_len;
+	bool user_deaf[NUSERS];       /* what the multiplexer sends a user is lost on the way */
 } W;
 
 /* Zero-copy switches (test_mux_zc.c), set before world_setup: */
 static bool g_zc_io;       /* the multiplexer gets the inplace callbacks */
 static bool g_zc_segments; /* bytes reach it through ctl_mux_*_segment, with headroom */
 static bool g_wire;        /* W.venue_wire and W.user_wire record what it sends */
+/* The users' sessions send NextExpectedMsgSeqNum(789) in their Logon (test_mux_refuse.c): */
+static bool g_user_789;
 #define ZC_HEADROOM 160
 
 static const char *user_names[NUSERS] = {"alice", "bob", "carol"};
@@ -108,7 +112,8 @@ static void mx_client_send(void *arg, uint32_t conn, const char *b, size_t n)
 	(void)arg;
 	if (g_wire)
 		q_put(&W.user_wire[conn], b, n);
-	q_put(&W.user[conn].in, b, n);
+	if (!W.user_deaf[conn])
+		q_put(&W.user[conn].in, b, n);
 }
 
 static void mx_client_close(void *arg, uint32_t conn, const char *why)
@@ -253,6 +258,7 @@ static void user_deliver(void *arg, const struct fix_msg *m)
 	copy_field(m, 11, r->clordid, sizeof(r->clordid));
 	copy_field(m, 58, r->text, sizeof(r->text));
 	copy_field(m, 45, r->refseq, sizeof(r->refseq));
+	copy_field(m, 39, r->ordstatus, sizeof(r->ordstatus));
 }
 
 static void user_disconnect(void *arg, const char *why)
@@ -444,6 +450,7 @@ static struct ctl_session *make_session(enum ctl_role role, const char *us, cons
 	if (role == CTL_ROLE_INITIATOR) {
 		c.username = us;
 		c.password = !strcmp(us, "carol") ? "wrong" : "pw";
+		c.next_expected_seq = g_user_789;
 	} else {
 		c.auth = venue_auth;
 	}
