@@ -279,3 +279,22 @@ Test(mux_refuse, wrong_password_is_still_answered_with_a_logout)
 	cr_assert(strstr(W.user[2].logout_text, "Password"), "'%s'", W.user[2].logout_text);
 	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_REFUSED_WITHOUT_LOGOUT), 0);
 }
+
+Test(mux_refuse, shutdown_refuses_a_held_user_that_may_be_behind_without_logout)
+{
+	alice_misses_two_acks();
+	connection_fails(0);
+	W.user_deaf[0] = false;
+	/* alice's Logon is held while the venue session starts; fixmux is told to stop. */
+	size_t mark = W.user_wire[0].len;
+	uint64_t expected = ctl_session_next_in(W.user[0].s);
+	user_connect(0);
+	cr_assert_not(ctl_mux_user_online(W.mux, 0, 0));
+	ctl_mux_shutdown(W.mux, W.now);
+	pump();
+	cr_assert(W.user[0].closed_by_mux);
+	cr_assert_eq(logouts_sent(0, mark), 0);
+	cr_assert_eq(ctl_session_next_in(W.user[0].s), expected);
+	cr_assert_eq(ctl_mux_counter(W.mux, CTL_MUX_REFUSED_WITHOUT_LOGOUT), 1);
+	cr_assert(logged("fixmux is shutting down; closing without Logout"));
+}
