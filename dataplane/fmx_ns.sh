@@ -13,6 +13,26 @@ fail() {
 	exit 1
 }
 
+# ns_require BINARY...: skips (exit 77) where namespaces and TAP devices cannot be made (not
+# root, no /dev/net/tun, no iproute2); fails naming a binary that was not built.
+ns_require() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP)"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+	command -v ip >/dev/null || skip "no iproute2"
+	local b
+	for b in "$@"; do [ -x "$b" ] || fail "not built: $b"; done
+}
+
+# kill_wait PID...: kills and reaps each of the script's own children given (empty ones are
+# skipped), for cleanup traps.
+kill_wait() {
+	local p
+	for p in "$@"; do
+		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	return 0
+}
+
 # ns_create: the namespace with loopback up and IPv6 off (the tests speak IPv4 only).
 ns_create() {
 	ip netns add "$NS"

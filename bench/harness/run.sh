@@ -120,9 +120,7 @@ cleanup() {
 	local rc=$?
 	set +e
 	[ -n "$FMX_PID" ] && kill -TERM "$FMX_PID" 2>/dev/null && sleep 0.5
-	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
-	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
-	[ -n "$QF_PID" ] && kill -KILL "$QF_PID" 2>/dev/null && wait "$QF_PID" 2>/dev/null
+	kill_wait "$FMX_PID" "$VSIM_PID" "$QF_PID"
 	ns_destroy
 	# DPDK's runtime directories of this run (fixmux's, and the harness's with --userspace).
 	rm -rf "/var/run/dpdk/fmx_bench_$$" "/var/run/dpdk/fmx_bench_h_$$"
@@ -136,9 +134,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-for b in "$FIXMUX" "$VSIM" "$PASSWD" "$BENCH"; do [ -x "$b" ] || fail "not built: $b"; done
+ns_require "$FIXMUX" "$VSIM" "$PASSWD" "$BENCH"
 case "$USERS" in ''|*[!0-9]*) fail "--users wants a whole number" ;; esac
 case "$SCENARIO" in orders|md|mix) ;; *) fail "--scenario: orders, md or mix" ;; esac
 [ -n "$QF" ] && [ "$SCENARIO" != orders ] && fail "--qf-relay: the QuickFIX relay forwards orders only"

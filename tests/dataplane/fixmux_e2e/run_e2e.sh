@@ -62,8 +62,7 @@ VSIM_PID=
 cleanup() {
 	local rc=$?
 	set +e
-	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
-	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
+	kill_wait "$FMX_PID" "$VSIM_PID"
 	ns_destroy
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		echo "--- fixmux stdout"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
@@ -77,10 +76,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-command -v ip >/dev/null || skip "no iproute2"
-for b in "$FIXMUX" "$VSIM" "$PASSWD"; do [ -x "$b" ] || fail "not built: $b"; done
+ns_require "$FIXMUX" "$VSIM" "$PASSWD"
 
 in_ns() {
 	ip netns exec "$NS" "$@"

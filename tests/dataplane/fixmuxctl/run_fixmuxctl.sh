@@ -31,9 +31,7 @@ CAP_PID=
 cleanup() {
 	local rc=$?
 	set +e
-	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
-	[ -n "$VSIM_PID" ] && kill -KILL "$VSIM_PID" 2>/dev/null && wait "$VSIM_PID" 2>/dev/null
-	[ -n "$CAP_PID" ] && kill -KILL "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
+	kill_wait "$FMX_PID" "$VSIM_PID" "$CAP_PID"
 	ns_destroy
 	rm -rf "/var/run/dpdk/$PREFIX"
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
@@ -47,11 +45,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-command -v ip >/dev/null || skip "no iproute2"
 command -v tshark >/dev/null || skip "no tshark"
-for b in "$FIXMUX" "$VSIM" "$PASSWD" "$CTL"; do [ -x "$b" ] || fail "not built: $b"; done
+ns_require "$FIXMUX" "$VSIM" "$PASSWD" "$CTL"
 
 # Before anything runs: no fixmux with this prefix, and the error names the socket.
 rc=0

@@ -56,8 +56,7 @@ cleanup() {
 	local rc=$?
 	set +e
 	for u in "${!USER_PID[@]}"; do kill -KILL "${USER_PID[$u]}" 2>/dev/null; done
-	[ -n "$FMX_PID" ] && kill -KILL "$FMX_PID" 2>/dev/null && wait "$FMX_PID" 2>/dev/null
-	[ -n "$VENUE_PID" ] && kill -KILL "$VENUE_PID" 2>/dev/null && wait "$VENUE_PID" 2>/dev/null
+	kill_wait "$FMX_PID" "$VENUE_PID"
 	ns_destroy
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		echo "--- fixmux stdout"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
@@ -74,10 +73,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, TAP)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-command -v ip >/dev/null || skip "no iproute2"
-for b in "$FIXMUX" "$PASSWD" "$QF_USER" "$QF_VENUE"; do [ -x "$b" ] || fail "not built: $b"; done
+ns_require "$FIXMUX" "$PASSWD" "$QF_USER" "$QF_VENUE"
 
 in_ns() {
 	ip netns exec "$NS" "$@"
