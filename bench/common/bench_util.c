@@ -1,6 +1,8 @@
 /* bench: timing and reporting shared by the benchmark programs (see bench_util.h). */
+#define _GNU_SOURCE /* nftw */
 #include "bench_util.h"
 
+#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -272,4 +274,29 @@ void bench_fail(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	exit(1);
+}
+
+int bench_take_dir_count(int argc, char **argv, const char **dir, uint32_t *count)
+{
+	int k = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+			*dir = argv[++i];
+		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
+			*count = (uint32_t)strtoul(argv[++i], NULL, 10);
+		else
+			argv[k++] = argv[i];
+	}
+	return k;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb, (void)flag, (void)f;
+	return remove(p);
+}
+
+void bench_rm_tree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -57,6 +57,13 @@ struct bench_opts {
 /* Parses argv; exits with usage on an unknown option. extra_usage may be NULL. */
 void bench_parse_opts(int argc, char **argv, struct bench_opts *o, const char *extra_usage);
 
+/* The options of the benchmarks that write journals: takes --dir DIR and --count N out of
+ * argv (dir and count keep their defaults when absent) and returns the new argc; the rest is
+ * left for bench_parse_opts. */
+int bench_take_dir_count(int argc, char **argv, const char **dir, uint32_t *count);
+/* Removes a directory and everything under it (a benchmark's scratch journals). */
+void bench_rm_tree(const char *dir);
+
 /* Prints the machine and run header (CPU model, kernel, date, clock) on the human output or
  * as a JSON "meta" object. */
 void bench_print_meta(const struct bench_opts *o, const char *bench);

@@ -13,7 +13,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +48,6 @@ static void make_messages(void)
 	}
 }
 
-static int rm_one(const char *p, const struct stat *sb, int f, struct FTW *w)
-{
-	(void)sb;
-	(void)f;
-	(void)w;
-	return remove(p);
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -75,7 +67,7 @@ static const char *policy_name[] = { "none", "batch", "always" };
 static struct ctl_journal *open_fresh(const char *dir, enum ctl_journal_fsync p)
 {
 	char err[512];
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	bench_rm_tree(dir);
 	struct ctl_journal_config c;
 	ctl_journal_config_default(&c);
 	c.fsync = p;
@@ -375,17 +367,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	uint32_t count = 200000;
-	/* our own options first; the rest go to the shared parser */
-	int k = 1;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-			dir = argv[++i];
-		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
-			count = (uint32_t)strtoul(argv[++i], NULL, 10);
-		else
-			argv[k++] = argv[i];
-	}
-	argc = k;
+	argc = bench_take_dir_count(argc, argv, &dir, &count);
 	struct bench_opts o;
 	bench_parse_opts(argc, argv, &o,
 			 "  --dir DIR      where the journal is written (default $TMPDIR or /tmp)\n"
@@ -427,7 +409,7 @@ int main(int argc, char **argv)
 	bench_resend(&o, jdir, ticks);
 	if (!o.callgrind)
 		bench_session_resend(&o, jdir, ticks);
-	nftw(tmpl, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	bench_rm_tree(tmpl);
 	free(ticks);
 	return 0;
 }

@@ -19,7 +19,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,26 +354,12 @@ static void check(struct world *w, uint32_t n)
 			   (unsigned long long)in_place, (unsigned long long)w->sent);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb, (void)flag, (void)f;
-	return remove(p);
-}
 
 int main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	uint32_t count = 50000;
-	int k = 1;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-			dir = argv[++i];
-		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
-			count = (uint32_t)strtoul(argv[++i], NULL, 10);
-		else
-			argv[k++] = argv[i];
-	}
-	argc = k;
+	argc = bench_take_dir_count(argc, argv, &dir, &count);
 	struct bench_opts o;
 	bench_parse_opts(argc, argv, &o,
 			 "  --dir DIR      where the journals go (default /dev/shm, else /tmp)\n"
@@ -427,6 +412,6 @@ int main(int argc, char **argv)
 			"copy/inplace (median)", st[0][1].median_ns / st[1][1].median_ns);
 	world_down(&w[0]);
 	world_down(&w[1]);
-	nftw(tmpl, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	bench_rm_tree(tmpl);
 	return 0;
 }
