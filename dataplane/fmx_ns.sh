@@ -33,6 +33,16 @@ kill_wait() {
 	return 0
 }
 
+# fmx_logs: the end of the logs a fixmux test keeps in $WORK (fixmux's stdout and stderr, the
+# venue simulator's, the last statistics), for the output of a failed test.
+fmx_logs() {
+	echo "--- fixmux stdout"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
+	echo "--- fixmux stderr"; tail -n 40 "$WORK/fixmux.err" 2>/dev/null
+	echo "--- venue simulator"; tail -n 30 "$WORK/vsim.log" 2>/dev/null
+	if [ -f "$WORK/stats.json" ]; then echo "--- fixmux stats"; cat "$WORK/stats.json"; fi
+	return 0
+}
+
 # ns_create: the namespace with loopback up and IPv6 off (the tests speak IPv4 only).
 ns_create() {
 	ip netns add "$NS"

@@ -34,12 +34,6 @@ alive() {
 	[ -s "$WORK/$1.pid" ] && kill -0 "$(cat "$WORK/$1.pid")" 2>/dev/null
 }
 
-logs() {
-	echo "--- fixmux stdout (tail)"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
-	echo "--- fixmux stderr (tail)"; tail -n 40 "$WORK/fixmux.err" 2>/dev/null
-	echo "--- venue simulator (tail)"; tail -n 20 "$WORK/vsim.log" 2>/dev/null
-}
-
 stop() {
 	local p
 	for p in fixmux vsim; do
@@ -92,10 +86,10 @@ fixmux_up() {
 	echo $! >"$WORK/fixmux.pid"
 	for _ in $(seq 200); do
 		[ -s "$WORK/stats.json" ] && break
-		alive fixmux || { logs; stop; fail "fixmux died at start-up"; }
+		alive fixmux || { fmx_logs; stop; fail "fixmux died at start-up"; }
 		sleep 0.05
 	done
-	[ -s "$WORK/stats.json" ] || { logs; stop; fail "fixmux not up after 10 s"; }
+	[ -s "$WORK/stats.json" ] || { fmx_logs; stop; fail "fixmux not up after 10 s"; }
 
 	configure_tap fmxc0 02:00:c6:12:00:01 198.18.0.1/24
 	configure_tap fmxv0 02:00:c6:12:01:01 198.18.1.1/24
@@ -131,10 +125,10 @@ start() {
 	echo $! >"$WORK/vsim.pid"
 	for _ in $(seq 200); do
 		[ -s "$WORK/vsim.port" ] && break
-		alive vsim || { logs; stop; fail "venue simulator died at start-up"; }
+		alive vsim || { fmx_logs; stop; fail "venue simulator died at start-up"; }
 		sleep 0.05
 	done
-	[ -s "$WORK/vsim.port" ] || { logs; stop; fail "venue simulator not listening after 10 s"; }
+	[ -s "$WORK/vsim.port" ] || { fmx_logs; stop; fail "venue simulator not listening after 10 s"; }
 	echo "fixmux and the echo venue are up in namespace $NS (work directory $WORK)"
 }
 
@@ -147,8 +141,8 @@ run() {
 	local driver=$1 ver=$2 name=$3
 	need_root
 	[ -x "$driver" ] || fail "not built: $driver"
-	alive fixmux || { logs; fail "fixmux is not running (fixture conformance/setup failed?)"; }
-	alive vsim || { logs; fail "the venue simulator is not running"; }
+	alive fixmux || { fmx_logs; fail "fixmux is not running (fixture conformance/setup failed?)"; }
+	alive vsim || { fmx_logs; fail "the venue simulator is not running"; }
 	# Every scenario waits for the answers it expects before it ends, so fixmux must hold
 	# nothing for an offline user: what it holds would reach the next scenario of that user
 	# at its Logon. An earlier scenario left something (and failed for it): start clean.
@@ -165,14 +159,14 @@ run() {
 	out=$(ip netns exec "$NS" env FIXMUX_ACCEPTANCE_PEER=$CLIENT_PEER "$driver" \
 		--filter "$ver/$name" 2>&1) || rc=$?
 	echo "$out"
-	[ $rc -eq 0 ] || { logs; fail "$ver/$name"; }
+	[ $rc -eq 0 ] || { fmx_logs; fail "$ver/$name"; }
 	# A filter that matched nothing passes too: insist that the scenario ran and passed.
 	echo "$out" | grep -q "Tested: 1 | Passing: 1 " || fail "$ver/$name did not run"
-	alive fixmux || { logs; fail "fixmux died during $ver/$name"; }
+	alive fixmux || { fmx_logs; fail "fixmux died during $ver/$name"; }
 	# Two rewrites (>= 200 ms): an answer still on its way when the scenario ended is counted.
 	fresh_stats 2 || fail "fixmux does not rewrite its stats file"
 	local extra=$(($(json pending_stored) - stored0))
-	[ "$extra" -eq 0 ] || { logs; fail "$ver/$name: after the scenario ended, fixmux stored \
+	[ "$extra" -eq 0 ] || { fmx_logs; fail "$ver/$name: after the scenario ended, fixmux stored \
 $extra venue message(s) for the offline user (a message the scenario did not expect reached \
 the venue; docs/conformance.md)"; }
 }

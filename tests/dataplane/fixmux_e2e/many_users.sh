@@ -33,12 +33,7 @@ cleanup() {
 	set +e
 	kill_wait "$FMX_PID" "$VSIM_PID"
 	ns_destroy
-	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
-		echo "--- fixmux stdout"; tail -n 20 "$WORK/fixmux.out" 2>/dev/null
-		echo "--- fixmux stderr"; tail -n 40 "$WORK/fixmux.err" 2>/dev/null
-		echo "--- venue simulator"; tail -n 30 "$WORK/vsim.log" 2>/dev/null
-		echo "--- fixmux stats"; cat "$WORK/stats.json" 2>/dev/null
-	fi
+	[ $rc -ne 0 ] && [ $rc -ne 77 ] && fmx_logs
 	if [ -n "${FIXMUX_E2E_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 	exit $rc
 }
